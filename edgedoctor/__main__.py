@@ -1,0 +1,3 @@
+from edgedoctor.cli import main
+
+raise SystemExit(main())
