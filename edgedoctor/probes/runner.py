@@ -1,0 +1,324 @@
+"""Run the DNS, TLS and HTTP probes of one check concurrently, within one deadline.
+
+Order of work: the resolvers' and the authoritative servers' address answers are reported as
+they arrive, and each new address starts its TLS probe at once (the Gateway addresses start
+at time zero), so the wall time stays close to the slowest single probe rather than the sum.
+The HTTP probes go to the first address that accepts a connection, in this order: `--resolve`
+for that port, the addresses DNS gave, the Gateway addresses.
+
+Every probe has its own timeout (`probe_timeout`, cut to what is left of the deadline); a
+probe still running at the deadline is reported as an error entry "deadline passed".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgedoctor.probes.dns import probe_dns
+from edgedoctor.probes.http import probe_http
+from edgedoctor.probes.tls import probe_tls, verify_served
+
+_GRACE = 0.3  # seconds a probe may overrun the deadline while closing its sockets
+
+
+@dataclass
+class ProbePlan:
+    host: str
+    nameservers: list[tuple[str, int]] | None = None
+    authoritative: list[tuple[str, int]] | None = None
+    # (host, port) -> address, from --resolve HOST:PORT:ADDR
+    resolve: dict[tuple[str, int], str] = field(default_factory=dict)
+    gateway_addresses: list[str] = field(default_factory=list)
+    extra_txt: list[str] = field(default_factory=list)
+    acme_names: list[str] = field(default_factory=list)
+    ca_bundle: str | None = None
+    timeout: float = 10.0  # the whole check's deadline
+    probe_timeout: float = 3.0  # each probe (and each DNS question)
+    proxy_protocol_check: bool = False
+    https_port: int = 443
+    http_port: int = 80
+    max_addresses: int = 8  # TLS probes to DNS-resolved addresses
+
+
+def parse_server(spec: str, default_port: int = 53) -> tuple[str, int]:
+    """`1.2.3.4`, `1.2.3.4:5353`, `[::1]:53`, `::1` -> (address, port)."""
+    text = (spec or "").strip()
+    if not text:
+        raise ValueError("empty server address")
+    address, port_text = text, None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise ValueError(f"{spec!r}: missing ']' after the IPv6 address")
+        address, rest = text[1:end], text[end + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"{spec!r}: expected ':PORT' after ']'")
+            port_text = rest[1:]
+    elif text.count(":") == 1:
+        address, port_text = text.split(":", 1)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        raise ValueError(f"{spec!r}: {address!r} is not an IP address") from None
+    if text.startswith("[") and ip.version != 6:
+        raise ValueError(f"{spec!r}: brackets are for IPv6 addresses")
+    port = default_port
+    if port_text is not None:
+        port = _port(port_text, spec)
+    return str(ip), port
+
+
+def _port(text: str, spec: str) -> int:
+    if not text.isdigit():
+        raise ValueError(f"{spec!r}: port {text!r} is not a number")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"{spec!r}: port {port} is outside 1-65535")
+    return port
+
+
+def parse_resolve(spec: str) -> tuple[str, int, str]:
+    """`HOST:PORT:ADDR` as curl's --resolve (ADDR may be `[::1]` or `::1`)."""
+    text = (spec or "").strip()
+    parts = text.split(":", 2)
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"{spec!r}: expected HOST:PORT:ADDRESS, e.g. app.example.com:443:192.0.2.10")
+    host, port_text, address = parts
+    host = host.strip().lower().rstrip(".")
+    if not host or any(c in host for c in "/[] "):
+        raise ValueError(f"{spec!r}: {host!r} is not a hostname")
+    port = _port(port_text, spec)
+    addr = address[1:-1] if address.startswith("[") and address.endswith("]") else address
+    if "," in addr:
+        raise ValueError(f"{spec!r}: give one address per --resolve")
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        raise ValueError(f"{spec!r}: {address!r} is not an IP address") from None
+    return host, port, str(ip)
+
+
+def _deadline_tls(host: str, address: str, port: int, proxy: bool, source: str) -> dict[str, Any]:
+    return {
+        "address": address, "port": port, "sni": host, "proxy_protocol": proxy, "source": source,
+        "ok": False, "error": "deadline passed", "error_kind": "deadline", "chain_pem": [],
+        "chain_source": None, "protocol": None, "cipher": None, "elapsed_ms": None,
+    }
+
+
+def _deadline_http(host: str, address: str | None, scheme: str, port: int) -> dict[str, Any]:
+    return {
+        "url": f"{scheme}://{host}/", "address": address, "port": port, "scheme": scheme,
+        "status": None, "location": None, "headers": {}, "body_sample": "",
+        "error": "deadline passed", "error_kind": "deadline", "elapsed_ms": None,
+    }
+
+
+class _Run:
+    def __init__(self, plan: ProbePlan) -> None:
+        self.plan = plan
+        self.host = plan.host.strip().lower().rstrip(".")
+        self.start = time.monotonic()
+        self.deadline = self.start + plan.timeout
+        self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="edgedoctor-probe")
+        self.lock = threading.Condition()
+        self.dns_addresses: list[str] = []
+        self.dns_done = False
+        self.tls_jobs: list[tuple[dict[str, Any], Future[dict[str, Any]]]] = []
+        self.tls_seen: set[str] = set()
+        self.dns_tls_count = 0
+        self.ca_bundle_pem: str | None = None
+        if plan.ca_bundle:
+            try:
+                with open(plan.ca_bundle, encoding="ascii", errors="replace") as f:
+                    self.ca_bundle_pem = f.read()
+            except OSError:
+                self.ca_bundle_pem = None
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def budget(self) -> float:
+        return max(0.05, min(self.plan.probe_timeout, self.left()))
+
+    # TLS ---------------------------------------------------------------
+    def add_tls(self, address: str, source: str) -> None:
+        port = self.plan.https_port
+        with self.lock:
+            if address in self.tls_seen:
+                return
+            if source == "dns":
+                if self.dns_tls_count >= self.plan.max_addresses:
+                    return
+                self.dns_tls_count += 1
+            self.tls_seen.add(address)
+            variants = [False, True] if self.plan.proxy_protocol_check else [False]
+            for proxy in variants:
+                meta = {"address": address, "port": port, "proxy": proxy, "source": source}
+                self.tls_jobs.append((meta, self.pool.submit(self._tls_job, address, port, proxy, source)))
+
+    def _tls_job(self, address: str, port: int, proxy: bool, source: str) -> dict[str, Any]:
+        if self.left() <= 0:
+            return _deadline_tls(self.host, address, port, proxy, source)
+        result = probe_tls(self.host, address, port, timeout=self.budget(), proxy_protocol=proxy)
+        result["source"] = source
+        if result["ok"] and result["chain_pem"]:
+            try:
+                result["verification"] = verify_served(
+                    result["chain_pem"], self.host, ca_bundle_pem=self.ca_bundle_pem
+                )
+            except Exception as e:  # verification must never lose the handshake record
+                result["verification"] = {"verified": False, "error": f"verification failed to run: {e}"}
+        return result
+
+    # DNS ---------------------------------------------------------------
+    def on_addresses(self, addresses: list[str]) -> None:
+        with self.lock:
+            for a in addresses:
+                if a not in self.dns_addresses:
+                    self.dns_addresses.append(a)
+            self.lock.notify_all()
+        if (self.host, self.plan.https_port) not in self.plan.resolve:
+            for a in addresses:
+                self.add_tls(a, "dns")
+
+    def dns_job(self) -> dict[str, Any]:
+        try:
+            return probe_dns(
+                self.host,
+                nameservers=self.plan.nameservers,
+                authoritative=self.plan.authoritative,
+                extra_txt=self.plan.extra_txt,
+                acme_names=self.plan.acme_names,
+                timeout=self.plan.probe_timeout,
+                deadline=self.deadline,
+                on_addresses=self.on_addresses,
+            )
+        finally:
+            with self.lock:
+                self.dns_done = True
+                self.lock.notify_all()
+
+    # HTTP --------------------------------------------------------------
+    def _next_candidate(self, port: int, tried: list[str]) -> tuple[str, str] | None:
+        """Wait for the next address to try; None when there is none left."""
+        override = self.plan.resolve.get((self.host, port))
+        if override is not None:
+            return (override, "resolve") if override not in tried else None
+        with self.lock:
+            while True:
+                for a in self.dns_addresses:
+                    if a not in tried:
+                        return a, "dns"
+                if self.dns_done:
+                    break
+                left = self.left()
+                if left <= 0:
+                    return None
+                self.lock.wait(timeout=min(left, 0.5))
+        for a in self.plan.gateway_addresses:
+            if a not in tried:
+                return a, "gateway"
+        return None
+
+    def http_job(self, scheme: str, port: int) -> list[dict[str, Any]]:
+        tried: list[str] = []
+        results: list[dict[str, Any]] = []
+        while True:
+            cand = self._next_candidate(port, tried)
+            if cand is None:
+                break
+            address, source = cand
+            tried.append(address)
+            if self.left() <= 0:
+                results.append(_deadline_http(self.host, address, scheme, port))
+                break
+            r = probe_http(self.host, address, scheme=scheme, port=port, timeout=self.budget(),
+                           ca_bundle=self.plan.ca_bundle)
+            r["source"] = source
+            results.append(r)
+            # Another address only helps when this one did not take the connection.
+            if r["status"] is not None or r["error_kind"] not in ("refused", "timeout", "unreachable"):
+                break
+        if not results:
+            r = _deadline_http(self.host, None, scheme, port)
+            r["error"] = "no address to send the request to (DNS gave none and no Gateway address is known)"
+            r["error_kind"] = "no-address"
+            results.append(r)
+        return results
+
+
+def run_probes(plan: ProbePlan) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """(dns, tls, http) evidence for plan.host; never raises for network failures."""
+    run = _Run(plan)
+    try:
+        override = plan.resolve.get((run.host, plan.https_port))
+        if override is not None:
+            run.add_tls(override, "resolve")
+        for a in plan.gateway_addresses:
+            run.add_tls(a, "gateway")
+        dns_future = run.pool.submit(run.dns_job)
+        http_futures = [
+            ("http", plan.http_port, run.pool.submit(run.http_job, "http", plan.http_port)),
+            ("https", plan.https_port, run.pool.submit(run.http_job, "https", plan.https_port)),
+        ]
+        dns_result = _result(dns_future, run, None)
+        if not isinstance(dns_result, dict):
+            dns_result = {
+                "host": run.host, "zone": None,
+                "zone_error": str(dns_result) if dns_result else "deadline passed",
+                "soa": None, "authoritative_servers": [], "recursive_servers": [],
+                "queries": [], "elapsed_ms": None,
+            }
+        http: list[dict[str, Any]] = []
+        for scheme, port, fut in http_futures:
+            got = _result(fut, run, None)
+            if isinstance(got, list):
+                http.extend(got)
+            else:
+                entry = _deadline_http(run.host, None, scheme, port)
+                if got:
+                    entry["error"], entry["error_kind"] = str(got), "error"
+                http.append(entry)
+        with run.lock:
+            jobs = list(run.tls_jobs)
+        tls: list[dict[str, Any]] = []
+        for meta, fut in jobs:
+            got = _result(fut, run, None)
+            if not isinstance(got, dict):
+                entry = _deadline_tls(run.host, meta["address"], meta["port"], meta["proxy"], meta["source"])
+                if got:
+                    entry["error"], entry["error_kind"] = str(got), "error"
+                got = entry
+            tls.append(got)
+        return dns_result, tls, http
+    finally:
+        run.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _result(fut: Future[Any], run: _Run, default: Any) -> Any:
+    """The probe's result; `default` if it is still running at the deadline.
+
+    A probe that crashed (a bug, not a network failure) comes back as a marker dict so the
+    caller can still fill its slot with a visible error entry.
+    """
+    try:
+        return fut.result(timeout=max(0.0, run.left()) + _GRACE)
+    except FutureTimeout:
+        return default
+    except Exception as e:
+        return _Crashed(f"probe crashed: {type(e).__name__}: {e}")
+
+
+class _Crashed(str):
+    pass
+
+
+__all__ = ["ProbePlan", "run_probes", "parse_resolve", "parse_server"]

@@ -1,0 +1,309 @@
+"""The TLS probe: connect to one address with SNI = host and capture what is served.
+
+Nothing is verified during the handshake, so an expired, staging or wrong certificate is still
+captured; the verdict on the chain is made afterwards (`verify_served`).
+
+The served chain. Python 3.13 exposes it (`SSLSocket.get_unverified_chain`). On 3.11/3.12 the
+public API only gives the leaf, so the probe makes a second handshake capped at TLS 1.2, where
+the server's Certificate message still travels in clear, and reads the chain from the bytes
+(ssl.MemoryBIO drives the handshake, a few lines of record parsing read it). If the server
+refuses TLS 1.2 the record holds the leaf alone, with `chain_source: "leaf-only"`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import errno
+import functools
+import os
+import socket
+import ssl
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from edgedoctor.probes import certs
+
+_NOT_TLS_REASONS = (
+    "WRONG_VERSION_NUMBER",
+    "UNKNOWN_PROTOCOL",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "HTTP_REQUEST",
+    "HTTPS_PROXY_REQUEST",
+    "BAD_RECORD_TYPE",
+    "UNEXPECTED_RECORD",
+    "WRONG_SSL_VERSION",
+    "UNSUPPORTED_PROTOCOL",
+    "RECORD_TOO_LARGE",
+    "ENCRYPTED_LENGTH_TOO_LONG",
+    "BAD_PACKET_LENGTH",
+    "UNEXPECTED_MESSAGE",
+)
+
+
+def proxy_v1_header(sock: socket.socket) -> bytes:
+    """The PROXY protocol v1 line a load balancer would prepend for this connection."""
+    src, dst = sock.getsockname(), sock.getpeername()
+    family = "TCP6" if sock.family == socket.AF_INET6 else "TCP4"
+    return f"PROXY {family} {src[0]} {dst[0]} {src[1]} {dst[1]}\r\n".encode("ascii")
+
+
+def _context(max_tls12: bool = False) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if max_tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def classify_error(exc: BaseException, label: str, during: str = "handshake") -> tuple[str, str]:
+    """(error_kind, one-line message) for a connect, handshake or request failure.
+
+    `during` names the phase for the message: "handshake" (TLS), "connection" or "request".
+    """
+    phase = "the TLS handshake" if during == "handshake" else f"the {during}"
+    if isinstance(exc, ssl.SSLEOFError) or (
+        isinstance(exc, ssl.SSLError) and "UNEXPECTED_EOF" in str(exc)
+    ):
+        return "closed", f"{label} closed the connection during the TLS handshake"
+    if isinstance(exc, ssl.SSLError):
+        reason = getattr(exc, "reason", None) or ""
+        text = f"{reason} {exc}".upper()
+        if any(r in text for r in _NOT_TLS_REASONS):
+            return "not-tls", f"{label} did not answer with TLS ({reason or exc})"
+        return "handshake", f"TLS handshake with {label} failed: {reason or exc}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", f"connection to {label} refused"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return "reset", f"{label} reset the connection during {phase}"
+    if isinstance(exc, socket.timeout | TimeoutError):
+        return "timeout", f"timeout: {label} did not finish {phase} in time"
+    if isinstance(exc, OSError) and exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL):
+        return "unreachable", f"{label} is unreachable: {exc.strerror}"
+    if isinstance(exc, OSError):
+        return "closed", f"connection to {label} failed during {phase}: {exc.strerror or exc}"
+    return "handshake", f"{phase} with {label} failed: {type(exc).__name__}: {exc}"
+
+
+def _label(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _connect(address: str, port: int, timeout: float, proxy_protocol: bool) -> socket.socket:
+    sock = socket.create_connection((address, port), timeout=timeout)
+    try:
+        sock.settimeout(timeout)
+        if proxy_protocol:
+            sock.sendall(proxy_v1_header(sock))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def probe_tls(
+    host: str,
+    address: str,
+    port: int = 443,
+    *,
+    timeout: float = 3.0,
+    proxy_protocol: bool = False,
+) -> dict[str, Any]:
+    """One TLS handshake to address:port with SNI = host; never raises for network failures."""
+    started = time.monotonic()
+    label = _label(address, port)
+    result: dict[str, Any] = {
+        "address": address,
+        "port": port,
+        "sni": host,
+        "proxy_protocol": proxy_protocol,
+        "ok": False,
+        "error": None,
+        "error_kind": None,
+        "chain_pem": [],
+        "chain_source": None,
+        "protocol": None,
+        "cipher": None,
+        "elapsed_ms": 0.0,
+    }
+    deadline = started + timeout
+    try:
+        try:
+            sock = _connect(address, port, timeout, proxy_protocol)
+        except Exception as e:
+            result["error_kind"], result["error"] = classify_error(e, label, "connection")
+            if result["error_kind"] == "timeout":
+                result["error"] = f"timeout: no TCP connection to {label} within {timeout:.1f} s"
+            return result
+        try:
+            tls = _context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+            tls.settimeout(max(0.05, deadline - time.monotonic()))
+            tls.do_handshake()
+            leaf = tls.getpeercert(binary_form=True)
+            result["protocol"] = tls.version()
+            cipher = tls.cipher()
+            result["cipher"] = cipher[0] if cipher else None
+            chain_der: list[bytes] = []
+            if sys.version_info >= (3, 13):  # pragma: no cover - not the CI interpreter
+                # Certificate.public_bytes() gives PEM by default.
+                chain_der = [ssl.PEM_cert_to_DER_cert(c.public_bytes())
+                             for c in tls.get_unverified_chain()]
+                result["chain_source"] = "handshake"
+            result["ok"] = True
+        except Exception as e:
+            kind, message = classify_error(e, label)
+            if kind == "timeout":
+                message = f"timeout: no TLS handshake with {label} within {timeout:.1f} s"
+            result["error_kind"], result["error"] = kind, message
+            return result
+        finally:
+            with contextlib.suppress(OSError):
+                sock.close()
+        if not chain_der:
+            chain_der = _tls12_chain(host, address, port, deadline, proxy_protocol) or []
+            result["chain_source"] = "tls1.2-handshake" if chain_der else "leaf-only"
+        if leaf and (not chain_der or chain_der[0] != leaf):
+            # The second handshake can hit another backend; the first one's leaf is the truth.
+            chain_der = [leaf] if not chain_der else [leaf, *chain_der[1:]]
+            if result["chain_source"] == "tls1.2-handshake" and len(chain_der) == 1:
+                result["chain_source"] = "leaf-only"
+        result["chain_pem"] = [certs.der_to_pem(d) for d in chain_der if d]
+        return result
+    finally:
+        result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+
+
+class _CertificateSniffer:
+    """Reads TLS records from the server and keeps the first Certificate handshake message."""
+
+    def __init__(self) -> None:
+        self.records = b""
+        self.handshake = b""
+        self.chain: list[bytes] | None = None
+        self.done = False
+
+    def feed(self, data: bytes) -> None:
+        self.records += data
+        while not self.done and len(self.records) >= 5:
+            ctype = self.records[0]
+            length = int.from_bytes(self.records[3:5], "big")
+            if len(self.records) < 5 + length:
+                return
+            payload = self.records[5 : 5 + length]
+            self.records = self.records[5 + length :]
+            if ctype == 22:
+                self.handshake += payload
+                self._messages()
+            elif ctype in (20, 21, 23):
+                # ChangeCipherSpec, an alert or application data: no clear Certificate follows.
+                self.done = True
+
+    def _messages(self) -> None:
+        while len(self.handshake) >= 4 and not self.done:
+            mtype = self.handshake[0]
+            length = int.from_bytes(self.handshake[1:4], "big")
+            if len(self.handshake) < 4 + length:
+                return
+            body = self.handshake[4 : 4 + length]
+            self.handshake = self.handshake[4 + length :]
+            if mtype == 11:
+                self.chain = self._parse_certificates(body)
+                self.done = True
+            elif mtype == 14:  # ServerHelloDone without a Certificate
+                self.done = True
+
+    @staticmethod
+    def _parse_certificates(body: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        if len(body) < 3:
+            return out
+        total = int.from_bytes(body[:3], "big")
+        pos, end = 3, min(len(body), 3 + total)
+        while pos + 3 <= end:
+            n = int.from_bytes(body[pos : pos + 3], "big")
+            pos += 3
+            out.append(body[pos : pos + n])
+            pos += n
+        return out
+
+
+def _tls12_chain(
+    host: str, address: str, port: int, deadline: float, proxy_protocol: bool
+) -> list[bytes] | None:
+    """The server's chain from a TLS 1.2 handshake, read off the wire; None if unavailable."""
+    left = deadline - time.monotonic()
+    if left <= 0.05:
+        return None
+    try:
+        sock = _connect(address, port, left, proxy_protocol)
+    except Exception:
+        return None
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    sniffer = _CertificateSniffer()
+    try:
+        obj = _context(max_tls12=True).wrap_bio(incoming, outgoing, server_hostname=host)
+        while not sniffer.done:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+            pending = outgoing.read()
+            if pending:
+                sock.sendall(pending)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+            data = sock.recv(65536)
+            if not data:
+                break
+            sniffer.feed(data)
+            incoming.write(data)
+    except Exception:
+        pass
+    finally:
+        sock.close()
+    return [c for c in sniffer.chain or [] if c] or None
+
+
+@functools.lru_cache(maxsize=4)
+def _system_roots(cafile: str | None) -> tuple[Any, ...]:
+    paths = ssl.get_default_verify_paths()
+    candidates = [cafile] if cafile else [
+        os.environ.get("SSL_CERT_FILE"),
+        paths.cafile,
+        paths.openssl_cafile,
+        "/etc/ssl/certs/ca-certificates.crt",
+    ]
+    for path in candidates:
+        if path and os.path.isfile(path):
+            try:
+                with open(path, encoding="ascii", errors="replace") as f:
+                    return tuple(certs.load_pems(f.read()))
+            except OSError:
+                continue
+    return ()
+
+
+def verify_served(
+    chain_pem: Sequence[str],
+    host: str,
+    *,
+    ca_bundle_pem: str | None = None,
+    use_system_store: bool = True,
+    now: _dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Verify a served chain against the system store plus --ca-bundle (this reads files)."""
+    roots = list(_system_roots(None)) if use_system_store else []
+    roots += certs.load_pems(ca_bundle_pem)
+    trust = "+".join(
+        p for p, on in (("system", use_system_store), ("ca-bundle", bool(ca_bundle_pem))) if on
+    ) or "none"
+    out = certs.verify_chain(chain_pem, host, roots, now or _dt.datetime.now(_dt.timezone.utc))
+    out["trust"] = trust
+    return out
