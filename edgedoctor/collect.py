@@ -1,0 +1,173 @@
+"""Gather the evidence of one check: cluster (live, snapshot or replay) and probes.
+
+This is the I/O side; the diagnosis never calls it. Heavy modules (the
+kubernetes client, dnspython, httpx) are imported only on the paths that use them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from edgedoctor import __version__
+from edgedoctor.evidence import ClusterEvidence, Evidence
+
+
+class EvidenceError(Exception):
+    """Evidence could not be gathered at all; the message is one line for the user."""
+
+
+@dataclass
+class CheckOptions:
+    host: str
+    kubeconfig: str | None = None
+    context: str | None = None
+    snapshots: list[str] = field(default_factory=list)
+    replay: str | None = None
+    nameservers: list[str] = field(default_factory=list)
+    authoritative: list[str] = field(default_factory=list)
+    resolve: list[str] = field(default_factory=list)
+    ca_bundle: str | None = None
+    offline: bool = False
+    now: str | None = None
+    timeout: float = 20.0
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_now(text: str) -> str:
+    """Validate --now (RFC 3339) and return it normalised to UTC."""
+    t = text.strip()
+    if t.endswith(("Z", "z")):
+        t = t[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(t)
+    except ValueError:
+        raise EvidenceError(f"--now {text!r} is not an RFC 3339 time such as 2026-12-02T03:00:00Z") from None
+    if dt.tzinfo is None:
+        raise EvidenceError(f"--now {text!r} has no time zone; add Z or an offset")
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def validate_probe_args(opts: CheckOptions) -> dict[str, Any]:
+    """Parse --nameserver/--authoritative/--resolve early: bad input is exit 3, not a probe error."""
+    from edgedoctor.probes.runner import parse_resolve, parse_server
+
+    out: dict[str, Any] = {"nameservers": [], "authoritative": [], "resolve": {}}
+    try:
+        out["nameservers"] = [parse_server(s) for s in opts.nameservers]
+        out["authoritative"] = [parse_server(s) for s in opts.authoritative]
+        for spec in opts.resolve:
+            h, port, addr = parse_resolve(spec)
+            out["resolve"][(h, port)] = addr
+    except ValueError as e:
+        raise EvidenceError(str(e)) from None
+    return out
+
+
+def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
+    if opts.snapshots:
+        from edgedoctor.snapshot import SnapshotError, load_snapshot
+
+        try:
+            cluster = load_snapshot(opts.snapshots)
+        except SnapshotError as e:
+            raise EvidenceError(str(e)) from None
+        return cluster, {"kind": "snapshot", "context": None, "files": list(opts.snapshots)}
+    try:
+        from edgedoctor.kube.live import LiveConfigError, read_live
+    except ImportError as e:  # the optional dependency is missing
+        raise EvidenceError(
+            f"live mode needs the kubernetes client ({e.name} not installed): pip install 'edgedoctor[live]'"
+        ) from None
+    try:
+        cluster = read_live(kubeconfig=opts.kubeconfig, context=opts.context, timeout=min(opts.timeout, 15.0))
+    except LiveConfigError as e:
+        raise EvidenceError(str(e)) from None
+    return cluster, {"kind": "live", "context": cluster.context, "cluster": cluster.cluster}
+
+
+def gather(opts: CheckOptions) -> Evidence:
+    if opts.replay:
+        from edgedoctor.recording import RecordingError, load_recording
+
+        try:
+            ev, _doc = load_recording(opts.replay)
+        except RecordingError as e:
+            raise EvidenceError(str(e)) from None
+        if ev.host != opts.host:
+            raise EvidenceError(f"{opts.replay} is a recording of {ev.host}, not {opts.host}")
+        if opts.now:
+            ev.now = parse_now(opts.now)
+        return ev
+    now = parse_now(opts.now) if opts.now else utc_now()
+    probe_args = None if opts.offline else validate_probe_args(opts)
+    ca_pem = None
+    if opts.ca_bundle:
+        try:
+            with open(opts.ca_bundle, encoding="ascii") as f:
+                ca_pem = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise EvidenceError(f"--ca-bundle {opts.ca_bundle}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+        if "BEGIN CERTIFICATE" not in ca_pem:
+            raise EvidenceError(f"--ca-bundle {opts.ca_bundle}: holds no PEM certificate")
+    cluster, source = read_cluster(opts)
+    ev = Evidence(
+        host=opts.host,
+        now=now,
+        source={k: v for k, v in source.items() if v is not None},
+        cluster=cluster,
+        options={"offline": opts.offline},
+        tool_version=__version__,
+    )
+    if ca_pem:
+        ev.options["ca_bundle_pem"] = ca_pem
+    if probe_args is not None:
+        _probe(ev, opts, probe_args)
+    return ev
+
+
+def _probe(ev: Evidence, opts: CheckOptions, args: dict[str, Any]) -> None:
+    from edgedoctor.diagnosis.engine import probe_inputs
+    from edgedoctor.probes.dns import txt_registry_names
+    from edgedoctor.probes.runner import ProbePlan, run_probes
+
+    inputs = probe_inputs(ev)
+    extra_txt: list[str] = []
+    edns = inputs.get("external_dns")
+    if edns:
+        extra_txt = txt_registry_names(
+            ev.host,
+            prefix=edns.get("txt_prefix", ""),
+            suffix=edns.get("txt_suffix", ""),
+            wildcard_replacement=edns.get("wildcard_replacement", ""),
+        )
+    pp = inputs.get("proxy_protocol") or {}
+    plan = ProbePlan(
+        host=ev.host,
+        nameservers=args["nameservers"] or None,
+        authoritative=args["authoritative"] or None,
+        resolve=args["resolve"],
+        gateway_addresses=inputs["gateway_addresses"],
+        extra_txt=extra_txt,
+        acme_names=inputs["acme_names"],
+        ca_bundle=opts.ca_bundle,
+        timeout=opts.timeout,
+        probe_timeout=min(3.0, max(0.5, opts.timeout / 4)),
+        proxy_protocol_check=bool(pp.get("envoy_expects") or pp.get("lb_sends")),
+    )
+    dns, tls, http = run_probes(plan)
+    ev.dns, ev.tls, ev.http = dns, tls, http
+    ev.options.update(
+        {
+            "nameservers": list(opts.nameservers),
+            "authoritative": list(opts.authoritative),
+            "resolve": list(opts.resolve),
+            "timeout": opts.timeout,
+        }
+    )
+
+

@@ -1,0 +1,126 @@
+"""What the layers of one diagnosis share: the evidence, the index, and what each
+layer found for the layers after it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from edgedoctor.diagnosis.controllers import Controller
+from edgedoctor.diagnosis.index import ClusterIndex, Obj
+from edgedoctor.evidence import Evidence
+from edgedoctor.model import Finding, NodeResult, Status
+
+
+def parse_time(text: Any) -> datetime | None:
+    if not isinstance(text, str) or not text:
+        return None
+    t = text.strip()
+    if t.endswith("Z"):
+        t = t[:-1] + "+00:00"
+    try:
+        dt = datetime.fromisoformat(t)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt
+
+
+@dataclass
+class Listener:
+    gateway: Obj
+    spec: dict[str, Any]
+    status: dict[str, Any] | None
+
+    @property
+    def name(self) -> str:
+        return str(self.spec.get("name") or "")
+
+    @property
+    def hostname(self) -> str | None:
+        h = self.spec.get("hostname")
+        return str(h).lower() if h else None
+
+    @property
+    def protocol(self) -> str:
+        return str(self.spec.get("protocol") or "").upper()
+
+    @property
+    def port(self) -> int | None:
+        p = self.spec.get("port")
+        return p if isinstance(p, int) else None
+
+
+@dataclass
+class Ctx:
+    ev: Evidence
+    idx: ClusterIndex
+    host: str
+    now: datetime
+    controllers: dict[str, list[Controller]]
+    nodes: dict[str, NodeResult] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    # Filled in as the layers run.
+    gatewayclass: Obj | None = None
+    gateway: Obj | None = None
+    listener: Listener | None = None
+    http_listener: Listener | None = None
+    route: Obj | None = None
+    route_parent_status: dict[str, Any] | None = None
+    route_accepted: bool = False
+    secret_ref: tuple[str, str] | None = None  # (namespace, name) of the listener's Secret
+    secret: Obj | None = None
+    secret_pem: str | None = None
+    certificate: Obj | None = None
+    challenges: list[Obj] = field(default_factory=list)
+    # Set when the listener's certificate is the reason routes are not accepted
+    # (Envoy Gateway <= v1.8.1 NoReadyListeners), so it is not blamed on routing.
+    listener_cert_broken: bool = False
+    expected_addresses: list[str] = field(default_factory=list)
+    expected_from: str = "none"
+    notes: list[str] = field(default_factory=list)
+
+    def set_node(
+        self, node: str, status_: Status, summary: str, **details: Any
+    ) -> NodeResult:
+        nr = NodeResult(node, status_, summary, {k: v for k, v in details.items() if v is not None})
+        self.nodes[node] = nr
+        return nr
+
+    def add(
+        self,
+        code: str,
+        severity: str,
+        node: str,
+        message: str,
+        *,
+        evidence: dict[str, Any] | None = None,
+        commands: list[str] | None = None,
+        specificity: int = 20,
+    ) -> Finding:
+        f = Finding(
+            code=code,
+            severity=severity,  # type: ignore[arg-type]
+            node=node,
+            message=message,
+            evidence=evidence or {},
+            commands=commands or [],
+            specificity=specificity,
+        )
+        self.findings.append(f)
+        return f
+
+    def controller(self, role: str) -> Controller | None:
+        cs = self.controllers.get(role) or []
+        for c in cs:
+            if c.available:
+                return c
+        return cs[0] if cs else None
+
+    def minutes_since(self, text: Any) -> float | None:
+        t = parse_time(text)
+        if t is None:
+            return None
+        return (self.now - t).total_seconds() / 60.0

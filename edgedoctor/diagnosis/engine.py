@@ -1,0 +1,290 @@
+"""evidence -> diagnosis: the one pure function every front end calls.
+
+Each layer runs guarded: a bug or an unexpected object shape in one layer turns
+its node into `error` with the reason, and the others still report.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from edgedoctor import catalog
+from edgedoctor.diagnosis.certs import diagnose_certificates
+from edgedoctor.diagnosis.context import Ctx, parse_time
+from edgedoctor.diagnosis.controllers import find_controllers
+from edgedoctor.diagnosis.dnssync import (
+    cloudflare_proxied_annotation,
+    diagnose_external_dns,
+    diagnose_k8s_gateway,
+    external_dns_registry,
+    route_resource,
+)
+from edgedoctor.diagnosis.gateway import diagnose_gateway
+from edgedoctor.diagnosis.index import ClusterIndex, as_dict, as_list, name_of, ns_of, spec
+from edgedoctor.diagnosis.proxyproto import diagnose_proxy_protocol
+from edgedoctor.diagnosis.redirect import diagnose_redirect_objects
+from edgedoctor.diagnosis.routing import diagnose_route
+from edgedoctor.evidence import Evidence
+from edgedoctor.model import NODE_ORDER, SEVERITY_RANK, Diagnosis, Finding, NodeResult
+
+Layer = Callable[[Ctx], Any]
+
+def _guard(ctx: Ctx, nodes: tuple[str, ...], layer: Layer) -> Any:
+    try:
+        return layer(ctx)
+    except Exception as e:  # a bug must never hide the other layers
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        reason = f"internal error in {layer.__name__}: {type(e).__name__}: {e} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
+        for n in nodes:
+            if n not in ctx.nodes:
+                ctx.set_node(n, "error", reason)
+        ctx.notes.append(reason)
+        return None
+
+
+def _now(ev: Evidence) -> datetime:
+    t = parse_time(ev.now)
+    return t or datetime.now(timezone.utc)
+
+
+def _cluster_layers(ev: Evidence) -> tuple[Ctx, list[str]]:
+    idx = ClusterIndex(ev.cluster)
+    ctx = Ctx(ev=ev, idx=idx, host=ev.host, now=_now(ev), controllers=find_controllers(idx))
+    if not ev.cluster.reachable:
+        reason = next((e.get("reason") for e in ev.cluster.errors if e.get("kind") == "*"), "cluster unreachable")
+        for n in ("load-balancer", "gateway", "listener", "route", "backend", "certificate",
+                  "certificate-request", "order", "challenge", "secret"):
+            ctx.set_node(n, "unknown", f"cluster not read: {reason}")
+        return ctx, []
+    _guard(ctx, ("load-balancer", "gateway", "listener"), diagnose_gateway)
+    if any(f.code == "gatewayclass-not-accepted" for f in ctx.findings):
+        ctx.set_node("route", "skip", "GatewayClass not accepted: no controller attaches routes")
+        ctx.set_node("backend", "skip", "GatewayClass not accepted")
+    else:
+        _guard(ctx, ("route", "backend"), diagnose_route)
+    _guard(ctx, ("certificate", "certificate-request", "order", "challenge", "secret"), diagnose_certificates)
+    _guard(ctx, ("dns",), diagnose_proxy_protocol)
+    _guard(ctx, ("dns",), diagnose_k8s_gateway)
+    blockers = _guard(ctx, ("dns",), diagnose_external_dns) or []
+    return ctx, blockers
+
+
+def probe_inputs(ev: Evidence) -> dict[str, Any]:
+    """What the probes should ask, as the cluster objects tell it (pure)."""
+    ctx, _ = _cluster_layers(ev)
+    acme = sorted({str(spec(ch).get("dnsName")) for ch in ctx.challenges if spec(ch).get("dnsName")})
+    return {
+        "gateway_addresses": list(ctx.expected_addresses),
+        "acme_names": acme,
+        "external_dns": external_dns_registry(ctx),
+        "proxy_protocol": _pp_facts(ctx),
+    }
+
+
+def diagnose(ev: Evidence) -> Diagnosis:
+    ctx, blockers = _cluster_layers(ev)
+    world_ran = False
+    if ev.dns is not None or ev.tls is not None or ev.http is not None:
+        world_ran = bool(_guard(ctx, ("dns", "served-certificate", "http-redirect"), lambda c: _world(c, blockers)))
+    if not world_ran and ev.cluster.reachable:
+        _guard(ctx, ("http-redirect",), diagnose_redirect_objects)
+    _default_dns_node(ctx, blockers)
+    for n in NODE_ORDER:
+        if n not in ctx.nodes:
+            reason = "not probed (offline)" if n in ("dns", "served-certificate", "http-redirect") else "not applicable"
+            ctx.set_node(n, "skip", reason)
+    return assemble(ctx)
+
+
+def _world(ctx: Ctx, blockers: list[str]) -> bool:
+    from edgedoctor.diagnosis import world
+
+    ev = ctx.ev
+    pending = []
+    for ch in ctx.challenges:
+        st = as_dict(ch.get("status"))
+        if st.get("state") in (None, "", "pending") or st.get("processing"):
+            waited = ctx.minutes_since(as_dict(ch.get("metadata")).get("creationTimestamp"))
+            pending.append({
+                "name": name_of(ch),
+                "namespace": ns_of(ch),
+                "dns_name": spec(ch).get("dnsName"),
+                "key": spec(ch).get("key"),
+                "wildcard": bool(spec(ch).get("wildcard")),
+                "waiting_seconds": waited * 60 if waited is not None else None,
+                "reason": st.get("reason"),
+            })
+    cert = ctx.certificate
+    renew_before = None
+    if cert is not None:
+        from edgedoctor.diagnosis.certs import parse_duration
+
+        rb = spec(cert).get("renewBefore")
+        td = parse_duration(rb) if isinstance(rb, str) else None
+        renew_before = int(td.total_seconds()) if td else None
+    facts = world.EdgeFacts(
+        host=ctx.host,
+        expected_addresses=list(ctx.expected_addresses),
+        expected_from=ctx.expected_from,
+        listener_secret_pem=ctx.secret_pem,
+        external_dns=external_dns_registry(ctx),
+        route_resource=route_resource(ctx.route),
+        acme_challenges=pending,
+        proxy_protocol=_pp_facts(ctx),
+        now=ev.now,
+        renew_before_seconds=renew_before,
+        ca_bundle_pem=ev.options.get("ca_bundle_pem"),
+    )
+    if hasattr(facts, "cloudflare_proxied"):
+        facts.cloudflare_proxied = cloudflare_proxied_annotation(ctx)  # type: ignore[attr-defined]
+    out = world.analyze_world(ev.dns, ev.tls, ev.http, facts)
+    for name, node in out.nodes.items():
+        if name == "load-balancer" and name in ctx.nodes:
+            ctx.nodes[name].details.update(node.details)
+            if node.status in ("fail", "warn") and ctx.nodes[name].status == "pass":
+                ctx.nodes[name] = NodeResult(name, node.status, node.summary, ctx.nodes[name].details)
+            continue
+        ctx.nodes[name] = node
+    for f in out.findings:
+        if f.code == "dns-no-record" and blockers:
+            f.message += "; external-dns will not publish it: " + "; ".join(blockers)
+            f.evidence = {**f.evidence, "external_dns_reasons": blockers}
+            f.specificity = max(f.specificity, 26)
+        ctx.findings.append(f)
+    return True
+
+
+def _pp_facts(ctx: Ctx) -> dict[str, Any]:
+    from edgedoctor.diagnosis.proxyproto import proxy_protocol_facts
+
+    try:
+        facts = proxy_protocol_facts(ctx)
+    except Exception:
+        return {"envoy_expects": None, "lb_sends": None}
+    return {"envoy_expects": facts.get("envoy_expects"), "lb_sends": facts.get("lb_sends")}
+
+
+def _default_dns_node(ctx: Ctx, blockers: list[str]) -> None:
+    if "dns" in ctx.nodes:
+        return
+    dns_findings = [f for f in ctx.findings if f.node == "dns"]
+    crit = [f for f in dns_findings if f.severity == "critical"]
+    if crit:
+        ctx.set_node("dns", "fail", crit[0].message)
+    elif dns_findings:
+        ctx.set_node("dns", "warn", dns_findings[0].message)
+    elif ctx.ev.dns is None:
+        what = "external-dns would publish it" if ctx.route_accepted and not blockers and ctx.controllers.get("external-dns") else "objects only"
+        ctx.set_node("dns", "skip", f"not probed (offline); {what}", expected_addresses=ctx.expected_addresses or None)
+
+
+def _fill_values(ctx: Ctx, f: Finding, category: str | None) -> dict[str, str]:
+    v: dict[str, str] = {"host": ctx.host}
+    dns = ctx.ev.dns or {}
+    if dns.get("zone"):
+        v["zone"] = str(dns["zone"]).rstrip(".")
+    auth = as_list(dns.get("authoritative_servers"))
+    if auth and isinstance(auth[0], dict):
+        v["authoritative"] = str(auth[0].get("address"))
+    rec = as_list(dns.get("recursive_servers"))
+    if rec and isinstance(rec[0], dict):
+        v["resolver"] = str(rec[0].get("address"))
+    if ctx.gateway is not None:
+        v["gateway"], v["gateway_namespace"] = name_of(ctx.gateway), ns_of(ctx.gateway)
+    if ctx.listener is not None:
+        v["listener"] = ctx.listener.name
+    if ctx.expected_addresses:
+        v["address"] = ctx.expected_addresses[0]
+    if ctx.route is not None:
+        v["route"], v["route_namespace"] = name_of(ctx.route), ns_of(ctx.route)
+        be = [b for r in as_list(spec(ctx.route).get("rules")) for b in as_list(as_dict(r).get("backendRefs"))]
+        if be and isinstance(be[0], dict) and be[0].get("name"):
+            v["service"] = str(be[0]["name"])
+            v["service_namespace"] = str(be[0].get("namespace") or ns_of(ctx.route))
+    if ctx.secret_ref is not None:
+        v["secret_namespace"], v["secret"] = ctx.secret_ref
+    if ctx.certificate is not None:
+        v["certificate"], v["certificate_namespace"] = name_of(ctx.certificate), ns_of(ctx.certificate)
+        ir = as_dict(spec(ctx.certificate).get("issuerRef"))
+        if ir.get("name"):
+            v["issuer"] = str(ir["name"])
+            v["issuer_kind"] = str(ir.get("kind") or "Issuer")
+    if ctx.challenges:
+        v["challenge"] = name_of(ctx.challenges[0])
+    order_node = ctx.nodes.get("order")
+    if order_node and order_node.details.get("order"):
+        v["order"] = str(order_node.details["order"]).split("/", 1)[-1]
+    role = {"cert-issuance": "cert-manager", "dns-sync": "external-dns", "app-routing": "envoy-gateway"}.get(category or "")
+    c = ctx.controller(role) if role else None
+    if c is not None:
+        v["controller_namespace"] = c.namespace
+    return v
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    best: dict[str, Finding] = {}
+    for f in findings:
+        cur = best.get(f.code)
+        if cur is None or (SEVERITY_RANK[f.severity], f.specificity) > (SEVERITY_RANK[cur.severity], cur.specificity):
+            best[f.code] = f
+    order = {id(f): i for i, f in enumerate(findings)}
+    return sorted(best.values(), key=lambda f: order[id(f)])
+
+
+def _rank(f: Finding) -> tuple[int, int, int]:
+    depth = NODE_ORDER.index(f.node) if f.node in NODE_ORDER else 0
+    return (SEVERITY_RANK[f.severity], f.specificity, depth)
+
+
+def assemble(ctx: Ctx) -> Diagnosis:
+    findings = _dedupe(ctx.findings)
+    for f in findings:
+        try:
+            e = catalog.entry(f.code)
+        except catalog.UnknownCode:
+            e = {}
+        f.category = e.get("category")
+        f.playbooks = list(e.get("playbooks") or [])
+        values = _fill_values(ctx, f, f.category)
+        for tmpl in e.get("confirm") or []:
+            filled = catalog.fill(str(tmpl), values)
+            if filled and filled not in f.commands:
+                f.commands.append(filled)
+    findings.sort(key=_rank, reverse=True)
+    tree = [ctx.nodes[n] for n in NODE_ORDER if n in ctx.nodes]
+    unknown = [f"{n.node}: {n.summary}" for n in tree if n.status in ("unknown", "error")]
+    crit = [f for f in findings if f.severity == "critical"]
+    warn = [f for f in findings if f.severity == "warning"]
+    if crit:
+        verdict = "critical"
+        root: Finding | None = crit[0]
+    elif unknown:
+        verdict, root = "unknown", None
+    elif warn:
+        verdict, root = "warning", warn[0]
+    else:
+        verdict, root = "ok", None
+    root_cause = None
+    if root is not None:
+        try:
+            title = catalog.entry(root.code).get("title")
+        except catalog.UnknownCode:
+            title = root.code
+        root_cause = {"code": root.code, "title": title, "summary": root.message}
+    source = dict(ctx.ev.source)
+    if ctx.ev.cluster.context and "context" not in source:
+        source["context"] = ctx.ev.cluster.context
+    return Diagnosis(
+        host=ctx.host,
+        verdict=verdict,  # type: ignore[arg-type]
+        category=root.category if root else None,
+        root_cause=root_cause,
+        findings=findings,
+        tree=tree,
+        source=source,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        unknown_reasons=unknown if verdict == "unknown" else [],
+    )

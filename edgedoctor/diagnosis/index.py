@@ -1,0 +1,146 @@
+"""Fast lookups over the cluster objects: by kind, by namespace/name, by owner.
+
+Built once per diagnosis; every layer reads through it. Objects may come from
+hand-written snapshots, so every accessor tolerates missing or mistyped fields.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+from edgedoctor.evidence import ClusterEvidence
+
+Obj = dict[str, Any]
+
+
+def meta(obj: Obj) -> dict[str, Any]:
+    m = obj.get("metadata")
+    return m if isinstance(m, dict) else {}
+
+
+def name_of(obj: Obj) -> str:
+    return str(meta(obj).get("name") or "")
+
+
+def ns_of(obj: Obj) -> str:
+    return str(meta(obj).get("namespace") or "")
+
+
+def ref(obj: Obj) -> str:
+    ns = ns_of(obj)
+    return f"{ns}/{name_of(obj)}" if ns else name_of(obj)
+
+
+def spec(obj: Obj) -> dict[str, Any]:
+    s = obj.get("spec")
+    return s if isinstance(s, dict) else {}
+
+
+def status(obj: Obj) -> dict[str, Any]:
+    s = obj.get("status")
+    return s if isinstance(s, dict) else {}
+
+
+def labels(obj: Obj) -> dict[str, str]:
+    v = meta(obj).get("labels")
+    return {str(k): str(x) for k, x in v.items()} if isinstance(v, dict) else {}
+
+
+def annotations(obj: Obj) -> dict[str, str]:
+    v = meta(obj).get("annotations")
+    return {str(k): str(x) for k, x in v.items()} if isinstance(v, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def condition(conditions: Any, type_: str) -> dict[str, Any] | None:
+    for c in as_list(conditions):
+        if isinstance(c, dict) and c.get("type") == type_:
+            return c
+    return None
+
+
+def cond_status(conditions: Any, type_: str) -> str | None:
+    c = condition(conditions, type_)
+    if c is None:
+        return None
+    return str(c.get("status", "Unknown"))
+
+
+class ClusterIndex:
+    def __init__(self, cluster: ClusterEvidence) -> None:
+        self.cluster = cluster
+        self._by_kind: dict[str, list[Obj]] = defaultdict(list)
+        self._by_key: dict[tuple[str, str, str], Obj] = {}
+        self._by_uid: dict[str, Obj] = {}
+        self._children: dict[str, list[Obj]] = defaultdict(list)
+        for obj in cluster.objects:
+            kind = obj.get("kind")
+            if not isinstance(kind, str):
+                continue
+            self._by_kind[kind].append(obj)
+            self._by_key[(kind, ns_of(obj), name_of(obj))] = obj
+            m = meta(obj)
+            uid = m.get("uid")
+            if isinstance(uid, str) and uid:
+                self._by_uid[uid] = obj
+            for owner in as_list(m.get("ownerReferences")):
+                if isinstance(owner, dict) and isinstance(owner.get("uid"), str):
+                    self._children[owner["uid"]].append(obj)
+        self.read_kinds = set(cluster.kinds_read) | set(self._by_kind)
+        self.errors_by_kind: dict[str, dict[str, Any]] = {}
+        for e in cluster.errors:
+            k = e.get("kind")
+            if isinstance(k, str) and k not in ("?",):
+                self.errors_by_kind.setdefault(k, e)
+
+    def all(self, kind: str) -> list[Obj]:
+        return self._by_kind.get(kind, [])
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        return self._by_key.get((kind, namespace, name))
+
+    def was_read(self, kind: str) -> bool:
+        """True when the absence of an object of this kind means it does not exist."""
+        if "*" in self.errors_by_kind or kind in self.errors_by_kind:
+            return False
+        return kind in self.read_kinds
+
+    def read_error(self, kind: str) -> dict[str, Any] | None:
+        return self.errors_by_kind.get(kind) or self.errors_by_kind.get("*")
+
+    def owned_by(self, owner: Obj, kind: str) -> list[Obj]:
+        """Objects of `kind` that `owner` controls (controller ownerReference), as cmctl does.
+
+        Falls back to owner kind+name when a hand-written object carries no uid.
+        """
+        uid = meta(owner).get("uid")
+        out: list[Obj] = []
+        if isinstance(uid, str) and uid:
+            out = [c for c in self._children.get(uid, []) if c.get("kind") == kind]
+            if out:
+                return out
+        oname, okind, ons = name_of(owner), owner.get("kind"), ns_of(owner)
+        for c in self.all(kind):
+            if ns_of(c) != ons:
+                continue
+            for o in as_list(meta(c).get("ownerReferences")):
+                if not isinstance(o, dict):
+                    continue
+                if o.get("kind") == okind and o.get("name") == oname and not (
+                    isinstance(uid, str) and uid and o.get("uid") and o.get("uid") != uid
+                ):
+                    out.append(c)
+                    break
+        return out
+
+    def in_namespace(self, kind: str, namespace: str) -> Iterable[Obj]:
+        return (o for o in self.all(kind) if ns_of(o) == namespace)

@@ -1,0 +1,1 @@
+"""Front-end renderers of a Diagnosis (text for people, JSON for programs)."""

@@ -1,0 +1,97 @@
+"""Text for people: the pager line first, then the tree, then the root cause."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from edgedoctor import catalog
+from edgedoctor.model import Diagnosis, Finding
+
+MARK = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip", "unknown": "??  ", "error": "ERR "}
+COLOR = {"pass": "32", "warn": "33", "fail": "31", "skip": "90", "unknown": "35", "error": "35"}
+VERDICT = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN"}
+
+
+def summary_line(d: Diagnosis) -> str:
+    head = VERDICT[d.verdict]
+    if d.root_cause:
+        cat = d.category or "-"
+        return f"{head} {cat} {d.root_cause['code']}: {d.host} {d.root_cause['summary']}"
+    if d.verdict == "unknown":
+        why = d.unknown_reasons[0] if d.unknown_reasons else "state could not be established"
+        return f"{head} {d.host}: {why}"
+    return f"{head} {d.host}: works end to end ({_ok_detail(d)})"
+
+
+def _ok_detail(d: Diagnosis) -> str:
+    passed = [n.node for n in d.tree if n.status == "pass"]
+    skipped = [n.node for n in d.tree if n.status == "skip"]
+    text = f"{len(passed)} checks passed"
+    if skipped:
+        text += f", {len(skipped)} not applicable or not probed"
+    return text
+
+
+def _c(text: str, code: str, color: bool) -> str:
+    return f"\033[{code}m{text}\033[0m" if color else text
+
+
+def _fmt_evidence(ev: dict[str, Any], indent: str = "      ") -> list[str]:
+    out = []
+    for k, v in ev.items():
+        if v in (None, [], {}, ""):
+            continue
+        text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+        if len(text) > 300:
+            text = text[:297] + "..."
+        out.append(f"{indent}{k}: {text}")
+    return out
+
+
+def _finding_block(f: Finding, color: bool, full: bool) -> list[str]:
+    sev = {"critical": "31", "warning": "33", "info": "36"}[f.severity]
+    lines = [f"  {_c(f.severity.upper(), sev, color)} {f.code} [{f.category or '-'}] at {f.node}", f"    {f.message}"]
+    if full:
+        ev = _fmt_evidence(f.evidence)
+        if ev:
+            lines.append("    evidence:")
+            lines += ev
+    if f.commands:
+        lines.append("    see it yourself:")
+        lines += [f"      $ {c}" for c in (f.commands if full else f.commands[:2])]
+    if full:
+        try:
+            remedy = str(catalog.entry(f.code).get("remedy") or "").strip()
+        except catalog.UnknownCode:
+            remedy = ""
+        if remedy:
+            lines.append("    remedy:")
+            lines += [f"      {line}" for line in remedy.splitlines()]
+    if f.playbooks:
+        lines.append(f"    playbooks: {', '.join(f.playbooks)}  (edgedoctor fix PLAYBOOK {'HOST'})")
+    return lines
+
+
+def render_text(d: Diagnosis, *, color: bool = False) -> str:
+    lines = [summary_line(d), ""]
+    src = d.source.get("kind", "?")
+    ctx = d.source.get("context")
+    lines.append(f"{d.host}  (source: {src}{', context ' + ctx if ctx else ''})")
+    for n in d.tree:
+        mark = _c(MARK[n.status], COLOR[n.status], color)
+        lines.append(f"  [{mark}] {n.node:<20} {n.summary}")
+    if d.root_cause:
+        root = d.findings[0]
+        lines += ["", f"Root cause ({d.category}): {d.root_cause['title']}"]
+        lines += _finding_block(root, color, full=True)
+        others = d.findings[1:]
+    else:
+        others = d.findings
+    if others:
+        lines += ["", "Other findings:"]
+        for f in others:
+            lines += _finding_block(f, color, full=False)
+    if d.unknown_reasons:
+        lines += ["", "Could not establish:"] + [f"  - {r}" for r in d.unknown_reasons]
+    return "\n".join(lines) + "\n"
