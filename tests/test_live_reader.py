@@ -17,7 +17,7 @@ from edgedoctor.kinds import KINDS
 from edgedoctor.kube import config as kube_config
 from edgedoctor.kube import live
 from edgedoctor.kube.live import LiveConfigError, read_live
-from tests.fakeapi import ContextSpec, FakeAPI, make_ca_and_cert, write_kubeconfig
+from tests.fakeapi import ContextSpec, FakeAPI, dead_port, make_ca_and_cert, write_kubeconfig
 
 # Fake values planted in the server; none may appear in what the reader returns.
 PLANTED_KEY = "PLANTED-PRIVATE-KEY-MATERIAL-5b1e"
@@ -518,6 +518,18 @@ def test_forbidden_secret(api: FakeAPI, kubeconfig: Path) -> None:
     assert "Secret" not in ev.kinds_read
 
 
+@pytest.mark.timeout(20)
+def test_hanging_secret_times_out_within_the_deadline(api: FakeAPI, kubeconfig: Path) -> None:
+    api.fail(path="/api/v1/namespaces/envoy-gateway/secrets/", hang=True)
+    ev = read(kubeconfig, timeout=2.0)
+    (err,) = ev.errors
+    assert err["kind"] == "Secret"
+    assert err["reason"].startswith("envoy-gateway/wildcard-tls: timed out after ")
+    assert "Secret" not in ev.kinds_read
+    assert names(ev, "ConfigMap") == {"dns/k8s-gateway"}
+    assert names(ev, "Gateway") == {"envoy-gateway/edge"}
+
+
 def test_deployments_unreadable_means_configmaps_unread(api: FakeAPI, kubeconfig: Path) -> None:
     api.fail(kind="Deployment", status=403)
     ev = read(kubeconfig)
@@ -612,7 +624,10 @@ def test_kubeconfig_env_with_two_files(
 ) -> None:
     first = write_kubeconfig(
         tmp_path / "a.yaml",
-        [ContextSpec("dead", "http://127.0.0.1:9"), ContextSpec("fake", "http://127.0.0.1:9")],
+        [
+            ContextSpec("dead", f"http://127.0.0.1:{dead_port()}"),
+            ContextSpec("fake", f"http://127.0.0.1:{dead_port()}"),
+        ],
         "dead",
     )
     # The same context name in the second file loses to the first; a new name is added.

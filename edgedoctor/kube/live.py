@@ -118,7 +118,9 @@ def _classify(e: BaseException) -> _Failure:
         return _Failure("connect", "connection broken: " + _why(inner or e))
     if isinstance(e, u3.HTTPError):
         return _Failure("connect", _why(e))
-    raise e  # a bug, not a cluster condition: let it be seen
+    # Not a cluster condition but a bug or a credential plugin failing mid-read:
+    # shown as an error result rather than a traceback that hides the rest.
+    return _Failure("internal", f"internal error: {type(e).__name__}: {_why(e)}"[:300])
 
 
 # ---------------------------------------------------------------- choosing what to read
@@ -374,6 +376,8 @@ class _Reader:
             if f.what == "timeout":
                 return self.unreachable(f"no answer within {budget:.1f}s")
             if f.what == "connect":
+                return self.unreachable(f.message)
+            if f.what == "internal":
                 return self.unreachable(f.message)
             if f.status == 401:
                 return self.unreachable(

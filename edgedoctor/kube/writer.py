@@ -124,9 +124,9 @@ class ClusterWriter:
             finally:
                 resp.release_conn()
         except Exception as e:
-            try:
-                f = _classify(e)
-            except Exception:
+            f = _classify(e)
+            if f.what == "internal":
+                # Only the type: the message of an unexpected error might quote the body.
                 raise WriteError(0, f"request failed: {type(e).__name__}") from None
             if f.what == "http":
                 status_doc = _json_or_none(getattr(e, "body", None))
