@@ -623,6 +623,8 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
         state = str(ost.get("state") or "pending")
         age = ctx.minutes_since(meta(order).get("creationTimestamp"))
         failed = state in ("invalid", "errored", "expired")
+        if state == "valid":
+            return
         if failed or (age is not None and age >= ORDER_STUCK_THRESHOLD_MIN):
             last = messages[-1][1] if messages else ""
             ctx.add(
@@ -635,7 +637,7 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
                 evidence={"order": f"{ns_of(order)}/{name_of(order)}", "state": state, "age_minutes": round(age, 1) if age else None,
                           "message": last or None, "notes": ctx.notes or None},
                 commands=[cmd.describe("order", ns_of(order), name_of(order))] + base_cmds,
-                specificity=19,
+                specificity=21,
             )
         return
     if cr is not None:
@@ -649,7 +651,7 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
                 f"CertificateRequest {ns_of(cr)}/{name_of(cr)} is {crready.get('reason', 'pending')}: {crready.get('message', '')}",
                 evidence={"request": f"{ns_of(cr)}/{name_of(cr)}", "ready": crready, "notes": ctx.notes or None},
                 commands=[cmd.describe("certificaterequest", ns_of(cr), name_of(cr))] + base_cmds,
-                specificity=18,
+                specificity=21,
             )
 
 

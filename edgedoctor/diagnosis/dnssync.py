@@ -149,10 +149,6 @@ def publish_verdict(ctx: Ctx, c: Controller, route: Obj, gw: Obj) -> PublishVerd
             f"the route carries {', '.join(stray)}, which external-dns {c.version_text or ''} ignores "
             f"(it reads the {prefix} prefix)"
         )
-    if not ctx.expected_addresses:
-        v.blockers.append("the Gateway has no address (and no target annotation) to publish")
-    if not ctx.route_accepted:
-        v.blockers.append("the route is not Accepted by the Gateway, and external-dns only publishes accepted parents")
     return v
 
 
@@ -161,6 +157,9 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
     idx = ctx.idx
     route, gw = ctx.route, ctx.gateway
     if route is None or gw is None or not idx.was_read("Deployment"):
+        return []
+    if not ctx.expected_addresses or not ctx.route_accepted:
+        # An upstream layer is the broken link; external-dns has nothing to publish yet.
         return []
     eds = ctx.controllers.get("external-dns") or []
     dns_ok = _dns_answers_expected(ctx)

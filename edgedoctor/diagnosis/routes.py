@@ -154,9 +154,11 @@ def attach(idx: ClusterIndex, route: Obj, listener: Listener, host: str) -> Atta
         return None
     gw = listener.gateway
     refs = [p for p in parent_refs(route) if ref_targets_gateway(route, p, gw)]
+    selecting = [p for p in refs if ref_selects_listener(p, listener)]
+    if hostname == "" and not selecting:
+        return None  # a route without hostnames elsewhere says nothing about this host
     if not refs:
         return Attachment(route, None, hostname, None, None, None, None, "NoParentRef")
-    selecting = [p for p in refs if ref_selects_listener(p, listener)]
     p = selecting[0] if selecting else refs[0]
     entry = parent_status(route, gw, p)
     acc = cond(entry, "Accepted")
