@@ -1108,6 +1108,9 @@ class _Server(http.server.ThreadingHTTPServer):
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, each answer would wait
+    # for the client's delayed ACK (~40 ms). Go's net/http (the real apiserver) sets this too.
+    disable_nagle_algorithm = True
     timeout = 10  # idle keep-alive connections are dropped
     server: _Server
 

@@ -214,15 +214,14 @@ class _Reader:
                 data = resp.data
             finally:
                 resp.release_conn()
+        except Exception as e:
+            raise _classify(e) from None
+        try:
             doc = json.loads(data)
-        except _Failure:
-            raise
         except ValueError:
             raise _Failure(
                 "http", "the API server answered with something other than JSON", 200
             ) from None
-        except Exception as e:
-            raise _classify(e) from None
         if not isinstance(doc, dict):
             raise _Failure(
                 "http", "the API server answered with something other than an object", 200

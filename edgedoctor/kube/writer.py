@@ -9,12 +9,14 @@ any Secret the server sends back is redacted before it is returned.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from edgedoctor.kinds import BY_KIND, Kind
 from edgedoctor.redact import redact_object
 
 FIELD_MANAGER = "edgedoctor"
+IDLE_RECONNECT = 20.0  # seconds
 PATCH_CONTENT_TYPES = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
@@ -73,6 +75,7 @@ class ClusterWriter:
         self._server = getattr(getattr(api_client, "configuration", None), "host", "")
         # Version that answered for a kind; the first is tried first otherwise.
         self._versions: dict[str, str] = {}
+        self._last_request = 0.0
 
     @classmethod
     def from_config(
@@ -108,6 +111,13 @@ class ClusterWriter:
     ) -> dict[str, Any]:
         from edgedoctor.kube.live import _classify
 
+        # A playbook waits on a person between requests; a load balancer in front of
+        # the API server may have dropped the idle connection without a word, and a
+        # write sent on it would only time out. Start afresh after a pause.
+        now = time.monotonic()
+        if now - self._last_request > IDLE_RECONNECT:
+            self._api.rest_client.pool_manager.clear()
+        self._last_request = now
         try:
             resp = self._api.call_api(
                 path,
