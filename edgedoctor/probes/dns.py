@@ -384,7 +384,8 @@ def _follow(
         if name in seen and name == qname:
             break
         qname = name
-        extra = {"chain_from": _fqdn(host)}
+        # Tie the hop to the server whose answer it continues, even when asked elsewhere.
+        extra = {"chain_from": _fqdn(host), "chain_server": server_label(*server), "chain_role": role}
         in_zone = zone is not None and (_bare(name) == zone or _bare(name).endswith("." + zone))
         if role == "authoritative" and not in_zone:
             if not recursive:

@@ -69,8 +69,13 @@ class NginxServer:
         proxy_protocol: bool = False,
         body: str | None = None,
         redirect: str | None = None,
+        protocols: str | None = None,
     ) -> None:
-        """An HTTPS virtual host serving `issued` (leaf + intermediates) for these SNI names."""
+        """An HTTPS virtual host serving `issued` (leaf + intermediates) for these SNI names.
+
+        protocols: e.g. "TLSv1.3" for a server that refuses TLS 1.2 (nginx takes it from the
+        default server of the address:port).
+        """
         self._n += 1
         crt, key = issued.write(self.workdir / "certs", f"site{self._n}")
         lst = self._listen(listen[0], listen[1], True, proxy_protocol)
@@ -82,7 +87,8 @@ class NginxServer:
             f"  server_name {names};\n"
             f"  ssl_certificate {crt};\n"
             f"  ssl_certificate_key {key};\n"
-            f"  {answer}\n"
+            + (f"  ssl_protocols {protocols};\n" if protocols else "")
+            + f"  {answer}\n"
             "}\n"
         )
 
