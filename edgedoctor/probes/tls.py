@@ -21,6 +21,7 @@ import socket
 import ssl
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -283,7 +284,9 @@ def _system_roots(cafile: str | None) -> tuple[Any, ...]:
     for path in candidates:
         if path and os.path.isfile(path):
             try:
-                with open(path, encoding="ascii", errors="replace") as f:
+                with open(path, encoding="ascii", errors="replace") as f, warnings.catch_warnings():
+                    # Some distribution roots have a non-positive serial; cryptography warns.
+                    warnings.simplefilter("ignore")
                     return tuple(certs.load_pems(f.read()))
             except OSError:
                 continue
