@@ -84,7 +84,12 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
             f"live mode needs the kubernetes client ({e.name} not installed): pip install 'edgedoctor[live]'"
         ) from None
     try:
-        cluster = read_live(kubeconfig=opts.kubeconfig, context=opts.context, timeout=min(opts.timeout, 15.0))
+        cluster = read_live(
+            kubeconfig=opts.kubeconfig,
+            context=opts.context,
+            timeout=min(opts.timeout, 15.0),
+            secret_names=lambda objects: needed_secrets(opts.host, objects),
+        )
     except LiveConfigError as e:
         raise EvidenceError(str(e)) from None
     return cluster, {"kind": "live", "context": cluster.context, "cluster": cluster.cluster}
@@ -171,3 +176,37 @@ def _probe(ev: Evidence, opts: CheckOptions, args: dict[str, Any]) -> None:
     )
 
 
+def needed_secrets(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The Secrets this host's check needs: the listeners' certificateRefs, the Secret of
+    each Certificate naming the host, and the issuers' solver credentials (for their keys)."""
+    from edgedoctor.diagnosis.gateway import listeners
+    from edgedoctor.diagnosis.hostnames import gw_matches, san_covers
+    from edgedoctor.diagnosis.index import as_dict, as_list, ns_of, spec
+
+    out: set[tuple[str, str]] = set()
+    for gw in (o for o in objects if o.get("kind") == "Gateway"):
+        for ls in listeners(gw):
+            if ls.protocol in ("HTTPS", "TLS") and gw_matches(ls.hostname, host):
+                for ref in as_list(as_dict(ls.spec.get("tls")).get("certificateRefs")):
+                    if isinstance(ref, dict) and ref.get("name"):
+                        out.add((str(ref.get("namespace") or ns_of(gw)), str(ref["name"])))
+    for cert in (o for o in objects if o.get("kind") == "Certificate"):
+        names = [str(n) for n in as_list(spec(cert).get("dnsNames"))]
+        if spec(cert).get("secretName") and any(san_covers(n, host) or gw_matches(n, host) for n in names):
+            out.add((ns_of(cert), str(spec(cert)["secretName"])))
+    cluster_ns = "cert-manager"
+    for dep in (o for o in objects if o.get("kind") == "Deployment"):
+        for c in as_list(as_dict(as_dict(spec(dep).get("template")).get("spec")).get("containers")):
+            if "cert-manager-controller" in str(as_dict(c).get("image", "")):
+                for a in as_list(as_dict(c).get("args")):
+                    if str(a).startswith("--cluster-resource-namespace="):
+                        v = str(a).split("=", 1)[1]
+                        cluster_ns = ns_of(dep) if v.startswith("$(") else v
+    for iss in (o for o in objects if o.get("kind") in ("Issuer", "ClusterIssuer")):
+        ns = ns_of(iss) if iss.get("kind") == "Issuer" else cluster_ns
+        for solver in as_list(as_dict(spec(iss).get("acme")).get("solvers")):
+            for prov in as_dict(as_dict(solver).get("dns01")).values():
+                for key, val in as_dict(prov).items():
+                    if key.endswith("SecretRef") and isinstance(val, dict) and val.get("name"):
+                        out.add((ns, str(val["name"])))
+    return sorted(out)
