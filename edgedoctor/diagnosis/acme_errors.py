@@ -57,7 +57,7 @@ def classify(message: str) -> Classified | None:
         return Classified("cert-cloudflare-7003-cleanup", {})
     m = _CF_SECRET_NS.search(message)
     if m:
-        return Classified("cloudflare-secret-not-found", {"secret": m.group(1)})
+        return Classified("_cloudflare-secret-not-found", {"secret": m.group(1)})
     if _CF_TOKEN.search(message):
         return Classified("cert-cloudflare-token-permission", {})
     if _RATE.search(message):

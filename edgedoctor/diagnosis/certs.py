@@ -439,7 +439,7 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
             specificity=34,
         )
         return True
-    if code == "cloudflare-secret-not-found":
+    if code == "_cloudflare-secret-not-found":
         if _v1160_bug(ctx, cert, message):
             return True
         code = "cert-cloudflare-token-permission"
