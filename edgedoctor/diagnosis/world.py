@@ -104,7 +104,10 @@ def dig(server: str, name: str, rtype: str, *, recursive: bool = False) -> str:
     addr, port = _split_server(server)
     port_opt = f" -p {port}" if port != 53 else ""
     norec = "" if recursive else " +norecurse"
-    return f"dig @{addr}{port_opt}{norec} {_bare(name)} {rtype}"
+    qname = _bare(name)
+    if "*" in qname:
+        qname = f"'{qname}'"  # keep the shell from globbing a wildcard name
+    return f"dig @{addr}{port_opt}{norec} {qname} {rtype}"
 
 
 def _openssl(host: str, address: str, port: int, proxy: bool = False) -> str:
@@ -224,7 +227,8 @@ def _view(server: str, role: str, qhost: str, own: list[dict[str, Any]], hops: l
         "ttl": min((int(rr.get("ttl") or 0) for rr in final), default=None),
     }
     neg = [rr for q in own for rr in q.get("authority") or [] if rr.get("type") == "SOA"]
-    if neg:
+    if neg and not addresses:
+        # How long a resolver may cache this negative answer (RFC 2308: the SOA's TTL here).
         view["negative_ttl"] = min(int(rr.get("ttl") or 0) for rr in neg)
     if addresses:
         view["state"] = "answer"
@@ -627,6 +631,11 @@ class _Analysis:
                 summary += f"; chain not verified: {unverified[0]['verification'].get('error')}"
         if len(leaves) > 1:
             summary += f" ({len(leaves)} different certificates across {len(judged)} endpoints)"
+        if via_proxy:
+            summary += " (only with a PROXY protocol header)"
+        elif failures:
+            summary += (f"; {len(failures)} other endpoint{'s' if len(failures) != 1 else ''} failed: "
+                        f"{failures[0].get('error')}")
         self.nodes["served-certificate"] = NodeResult("served-certificate", status, summary, details)
 
     def _endpoint(self, t: dict[str, Any]) -> dict[str, Any]:
@@ -738,7 +747,12 @@ class _Analysis:
         for name, qs in by_name.items():
             good = [q for q in qs if not q.get("error") and q.get("rcode") in ("NOERROR", "NXDOMAIN")]
             if not good:
-                lookup_errors.append(f"{name}: {_q_error(qs[-1])}")
+                answered = [q for q in qs if not q.get("error")]
+                if not answered:
+                    # The probe got no answer: that says nothing about what Let's Encrypt sees.
+                    self.caa = {"name": name, "unknown": _q_error(qs[-1])}
+                    return
+                lookup_errors.append(f"{name}: {_q_error(answered[-1])}")
                 break  # LE cannot look past a name whose CAA lookup fails
             records = [rr for rr in good[0].get("answer") or [] if rr.get("type") == "CAA"]
             if records:

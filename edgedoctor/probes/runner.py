@@ -207,22 +207,27 @@ class _Run:
                 self.lock.notify_all()
 
     # HTTP --------------------------------------------------------------
-    def _next_candidate(self, port: int, tried: list[str]) -> tuple[str, str] | None:
-        """Wait for the next address to try; None when there is none left."""
+    def _next_candidate(self, port: int, tried: list[str]) -> tuple[str, str] | str | None:
+        """The next address to try, "deadline" if time ran out, None when none is left.
+
+        DNS answers are preferred (they are what users reach); the wait for them ends when DNS
+        is done or one probe timeout after the start (the resolvers' answers, asked at time
+        zero, are in or timed out by then), and then the Gateway addresses are tried too.
+        """
         override = self.plan.resolve.get((self.host, port))
         if override is not None:
             return (override, "resolve") if override not in tried else None
+        patience = self.start + self.plan.probe_timeout
         with self.lock:
             while True:
                 for a in self.dns_addresses:
                     if a not in tried:
                         return a, "dns"
-                if self.dns_done:
+                if self.dns_done or time.monotonic() >= patience:
                     break
-                left = self.left()
-                if left <= 0:
-                    return None
-                self.lock.wait(timeout=min(left, 0.5))
+                if self.left() <= 0:
+                    return "deadline"
+                self.lock.wait(timeout=max(0.01, min(self.left(), patience - time.monotonic(), 0.5)))
         for a in self.plan.gateway_addresses:
             if a not in tried:
                 return a, "gateway"
@@ -234,6 +239,9 @@ class _Run:
         while True:
             cand = self._next_candidate(port, tried)
             if cand is None:
+                break
+            if cand == "deadline":
+                results.append(_deadline_http(self.host, None, scheme, port))
                 break
             address, source = cand
             tried.append(address)
