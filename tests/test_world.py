@@ -8,7 +8,13 @@ import json
 
 import pytest
 
-from edgedoctor.diagnosis.world import EdgeFacts, analyze_world, caa_allows, parse_registry, txt_strings
+from edgedoctor.diagnosis.world import (
+    EdgeFacts,
+    analyze_world,
+    caa_allows,
+    parse_registry,
+    txt_strings,
+)
 from edgedoctor.probes.dns import probe_dns, txt_registry_names
 from edgedoctor.probes.runner import ProbePlan, run_probes
 from edgedoctor.probes.tls import probe_tls

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,7 @@ class DnsChallenge:
 
 class AcmeClient:
     def __init__(self, directory_url: str, ca_file: str) -> None:
-        self.http = httpx.Client(verify=ca_file, trust_env=False, timeout=10)
+        self.http = httpx.Client(verify=ssl.create_default_context(cafile=ca_file), trust_env=False, timeout=10)
         self.directory = self.http.get(directory_url).json()
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.kid: str | None = None
