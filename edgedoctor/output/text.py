@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from edgedoctor import catalog
@@ -13,14 +14,22 @@ COLOR = {"pass": "32", "warn": "33", "fail": "31", "skip": "90", "unknown": "35"
 VERDICT = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN"}
 
 
+_WS = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """Controller messages carry newlines and tabs; a pager line and a tree row must not."""
+    return _WS.sub(" ", text).strip()
+
+
 def summary_line(d: Diagnosis) -> str:
     head = VERDICT[d.verdict]
     if d.root_cause:
         cat = d.category or "-"
-        return f"{head} {cat} {d.root_cause['code']}: {d.host} {d.root_cause['summary']}"
+        return one_line(f"{head} {cat} {d.root_cause['code']}: {d.host} {d.root_cause['summary']}")
     if d.verdict == "unknown":
         why = d.unknown_reasons[0] if d.unknown_reasons else "state could not be established"
-        return f"{head} {d.host}: {why}"
+        return one_line(f"{head} {d.host}: {why}")
     return f"{head} {d.host}: works end to end ({_ok_detail(d)})"
 
 
@@ -42,16 +51,16 @@ def _fmt_evidence(ev: dict[str, Any], indent: str = "      ") -> list[str]:
     for k, v in ev.items():
         if v in (None, [], {}, ""):
             continue
-        text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
+        text = one_line(v) if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str)
         if len(text) > 300:
             text = text[:297] + "..."
         out.append(f"{indent}{k}: {text}")
     return out
 
 
-def _finding_block(f: Finding, color: bool, full: bool) -> list[str]:
+def _finding_block(f: Finding, color: bool, full: bool, host: str) -> list[str]:
     sev = {"critical": "31", "warning": "33", "info": "36"}[f.severity]
-    lines = [f"  {_c(f.severity.upper(), sev, color)} {f.code} [{f.category or '-'}] at {f.node}", f"    {f.message}"]
+    lines = [f"  {_c(f.severity.upper(), sev, color)} {f.code} [{f.category or '-'}] at {f.node}", f"    {one_line(f.message)}"]
     if full:
         ev = _fmt_evidence(f.evidence)
         if ev:
@@ -69,7 +78,8 @@ def _finding_block(f: Finding, color: bool, full: bool) -> list[str]:
             lines.append("    remedy:")
             lines += [f"      {line}" for line in remedy.splitlines()]
     if f.playbooks:
-        lines.append(f"    playbooks: {', '.join(f.playbooks)}  (edgedoctor fix PLAYBOOK {'HOST'})")
+        lines.append(f"    playbooks: {', '.join(f.playbooks)}")
+        lines.append(f"      $ edgedoctor fix {f.playbooks[0]} {host}    # dry-run: shows the plan")
     return lines
 
 
@@ -80,18 +90,18 @@ def render_text(d: Diagnosis, *, color: bool = False) -> str:
     lines.append(f"{d.host}  (source: {src}{', context ' + ctx if ctx else ''})")
     for n in d.tree:
         mark = _c(MARK[n.status], COLOR[n.status], color)
-        lines.append(f"  [{mark}] {n.node:<20} {n.summary}")
+        lines.append(f"  [{mark}] {n.node:<20} {one_line(n.summary)}")
     if d.root_cause:
         root = d.findings[0]
         lines += ["", f"Root cause ({d.category}): {d.root_cause['title']}"]
-        lines += _finding_block(root, color, full=True)
+        lines += _finding_block(root, color, full=True, host=d.host)
         others = d.findings[1:]
     else:
         others = d.findings
     if others:
         lines += ["", "Other findings:"]
         for f in others:
-            lines += _finding_block(f, color, full=False)
+            lines += _finding_block(f, color, full=False, host=d.host)
     if d.unknown_reasons:
         lines += ["", "Could not establish:"] + [f"  - {r}" for r in d.unknown_reasons]
     return "\n".join(lines) + "\n"
