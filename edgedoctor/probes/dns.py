@@ -353,7 +353,7 @@ def _follow(
     qtype: str,
     server: Server,
     role: str,
-    zone: str | None,
+    zone_of: Callable[[], str | None],
     recursive: Sequence[Server],
 ) -> list[dict[str, Any]]:
     """Ask for host/qtype and follow a CNAME chain the server did not finish."""
@@ -386,6 +386,7 @@ def _follow(
         qname = name
         # Tie the hop to the server whose answer it continues, even when asked elsewhere.
         extra = {"chain_from": _fqdn(host), "chain_server": server_label(*server), "chain_role": role}
+        zone = zone_of()
         in_zone = zone is not None and (_bare(name) == zone or _bare(name).endswith("." + zone))
         if role == "authoritative" and not in_zone:
             if not recursive:
@@ -448,19 +449,34 @@ def probe_dns(
     def submit(fn: Callable[..., Any], *args: Any) -> None:
         futures.append(pool.submit(fn, *args))
 
-    def addr_task(server: Server, role: str, qtype: str, zone: str | None) -> None:
-        entries = _follow(rec, host, qtype, server, role, zone, recursive)
+    zone_box: dict[str, str | None] = {"zone": None}
+
+    def addr_task(server: Server, role: str, qtype: str) -> None:
+        # The zone is read when a CNAME hop needs it: by then the SOA walk has usually ended.
+        entries = _follow(rec, host, qtype, server, role, lambda: zone_box["zone"], recursive)
         report(entries)
+
+    def zone_free(server: Server) -> None:
+        """Questions for an authoritative server that do not depend on knowing the zone."""
+        for qtype in ("A", "AAAA"):
+            submit(addr_task, server, "authoritative", qtype)
+        for name in dict.fromkeys(_bare(n) for n in extra_txt if _bare(n)):
+            submit(_ask_plain, rec, name, "TXT", server, "authoritative", "txt-registry")
+        for name in dict.fromkeys(_challenge_name(n) for n in acme_names if _bare(n)):
+            submit(_ask_plain, rec, name, "TXT", server, "authoritative", "acme-challenge")
 
     try:
         # The resolvers' view does not depend on the zone: start it at once.
         for server in recursive:
             for qtype in ("A", "AAAA"):
-                submit(addr_task, server, "recursive", qtype, None)
+                submit(addr_task, server, "recursive", qtype)
 
         auth: list[dict[str, Any]] = []
         if authoritative is not None:
             auth = [{"name": None, "address": a, "port": p} for a, p in authoritative]
+            # Known servers: ask them at once, alongside the SOA walk.
+            for server in authoritative:
+                zone_free(server)
             zone, soa, zone_error = _find_zone(rec, host, list(authoritative), "authoritative")
         else:
             zone, soa, zone_error = _find_zone(rec, host, recursive, "recursive")
@@ -468,6 +484,9 @@ def probe_dns(
                 auth, ns_error = _discover_ns(rec, zone, recursive)
                 if ns_error:
                     zone_error = ns_error
+                for s in auth:
+                    zone_free((s["address"], s["port"]))
+        zone_box["zone"] = zone
         result["zone"], result["soa"], result["zone_error"] = zone, soa, zone_error
         result["authoritative_servers"] = auth
         auth_servers: list[Server] = [(s["address"], s["port"]) for s in auth]
@@ -475,12 +494,6 @@ def probe_dns(
         for server in auth_servers:
             if zone is not None:
                 submit(_ask_soa, rec, zone, server, result)
-            for qtype in ("A", "AAAA"):
-                submit(addr_task, server, "authoritative", qtype, zone)
-            for name in dict.fromkeys(_bare(n) for n in extra_txt if _bare(n)):
-                submit(_ask_plain, rec, name, "TXT", server, "authoritative", "txt-registry")
-            for name in dict.fromkeys(_challenge_name(n) for n in acme_names if _bare(n)):
-                submit(_ask_plain, rec, name, "TXT", server, "authoritative", "acme-challenge")
             if zone is not None and host != zone:
                 token = secrets.token_hex(6)
                 parent = host.split(".", 1)[1]

@@ -93,8 +93,15 @@ def probe_http(
     path: str = "/",
     timeout: float = 3.0,
     ca_bundle: str | None = None,
+    verify: bool | None = None,
 ) -> dict[str, Any]:
-    """GET scheme://host/path at address:port; never raises for network or protocol failures."""
+    """GET scheme://host/path at address:port; never raises for network or protocol failures.
+
+    verify (https only): check the chain against the system store plus `ca_bundle` first and
+    record `verify_error`; default: only when a ca_bundle is given. The runner leaves it off,
+    since its TLS probe already verifies the served chain and a second handshake would only
+    cost time.
+    """
     started = time.monotonic()
     port = port or (443 if scheme == "https" else 80)
     label = _label(address, port)
@@ -115,18 +122,19 @@ def probe_http(
         "error_kind": None,
         "elapsed_ms": 0.0,
     }
-    if scheme == "https":
+    check = scheme == "https" and (verify if verify is not None else bool(ca_bundle))
+    if check:
         result["verify_error"] = None
     try:
-        verify: Any = False
-        if scheme == "https":
+        context: Any = False
+        if check:
             try:
-                verify = _verify_context(ca_bundle)
+                context = _verify_context(ca_bundle)
             except (OSError, ssl.SSLError) as e:
                 result["verify_error"] = f"cannot load the CA bundle {ca_bundle}: {e}"
-                verify = False
+                context = False
         outcome = _request(result, f"{scheme}://{url_host}:{port}{path}", host, host_header,
-                           verify, timeout, started, label)
+                           context, timeout, started, label)
         if outcome == "verify-failed":
             _request(result, f"{scheme}://{url_host}:{port}{path}", host, host_header,
                      False, timeout, started, label)

@@ -210,14 +210,17 @@ def _recv_exact(conn: socket.socket, n: int) -> bytes:
 
 
 class DelayedTLS(_Base):
-    """Waits `delay` after accepting, then speaks TLS and answers any request with `status`."""
+    """Waits `delay` after accepting, then speaks TLS (or plain HTTP when cert_file is None)
+    and answers any request with `status` (a redirect to https://<Host>/ for 3xx)."""
 
-    def __init__(self, cert_file: Path, key_file: Path, address: str = "127.0.0.1",
+    def __init__(self, cert_file: Path | None, key_file: Path | None, address: str = "127.0.0.1",
                  delay: float = 0.3, status: int = 200) -> None:
         super().__init__()
         self.address, self.delay, self.status = address, delay, status
-        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(str(cert_file), str(key_file))
+        self.ctx: ssl.SSLContext | None = None
+        if cert_file is not None:
+            self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self.ctx.load_cert_chain(str(cert_file), str(key_file))
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind((address, 0))
@@ -239,12 +242,16 @@ class DelayedTLS(_Base):
         try:
             time.sleep(self.delay)
             conn.settimeout(3)
-            with self.ctx.wrap_socket(conn, server_side=True) as tls:
-                data = tls.recv(4096)
+            stream = self.ctx.wrap_socket(conn, server_side=True) if self.ctx else conn
+            with stream:
+                data = stream.recv(4096)
                 if data:
                     body = b"ok\n"
-                    tls.sendall(
-                        f"HTTP/1.1 {self.status} OK\r\nContent-Type: text/plain\r\n"
+                    host = next((line.split(b":", 1)[1].strip().split(b":")[0].decode()
+                                 for line in data.split(b"\r\n") if line.lower().startswith(b"host:")), "")
+                    location = f"Location: https://{host}/\r\n" if 300 <= self.status < 400 else ""
+                    stream.sendall(
+                        f"HTTP/1.1 {self.status} X\r\nContent-Type: text/plain\r\n{location}"
                         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body
                     )
         except (OSError, ssl.SSLError):
