@@ -120,7 +120,7 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
     cert = ctx.certificate
     renew_before = None
     if cert is not None:
-        from edgedoctor.diagnosis.certs import parse_duration
+        from edgedoctor.diagnosis.storedcert import parse_duration
 
         rb = spec(cert).get("renewBefore")
         td = parse_duration(rb) if isinstance(rb, str) else None

@@ -1,0 +1,346 @@
+"""The cert-manager chain of one Certificate: CertificateRequest (current and next
+revision) -> Order -> Challenges, by owner references, and the root cause named by
+the deepest failure message."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from edgedoctor.diagnosis import commands as cmd
+from edgedoctor.diagnosis.acme_errors import classify, cloudflare_cleanup_bug_affected
+from edgedoctor.diagnosis.context import Ctx, parse_time
+from edgedoctor.diagnosis.controllers import fmt_version
+from edgedoctor.diagnosis.hostnames import sans_cover
+from edgedoctor.diagnosis.index import (
+    Obj,
+    annotations,
+    as_list,
+    condition,
+    meta,
+    name_of,
+    ns_of,
+    spec,
+    status,
+)
+from edgedoctor.diagnosis.issuers import issuer_ready, solver_selection, v1160_bug
+from edgedoctor.diagnosis.storedcert import secret_expired
+
+CHAIN_NODES = ("certificate", "certificate-request", "order", "challenge")
+PROPAGATION_THRESHOLD_MIN = 10.0
+ORDER_STUCK_THRESHOLD_MIN = 30.0
+
+
+def skip_chain(ctx: Ctx, reason: str, nodes: tuple[str, ...] = CHAIN_NODES) -> None:
+    for n in nodes:
+        if n not in ctx.nodes:
+            ctx.set_node(n, "skip", reason)
+
+
+def _rev(obj: Obj) -> int | None:
+    v = annotations(obj).get("cert-manager.io/certificate-revision")
+    try:
+        return int(v) if v is not None else None
+    except ValueError:
+        return None
+
+
+def _latest(objs: list[Obj]) -> Obj | None:
+    if not objs:
+        return None
+    return max(objs, key=lambda o: (str(meta(o).get("creationTimestamp") or ""), name_of(o)))
+
+
+def _requests_for(ctx: Ctx, cert: Obj) -> list[Obj]:
+    crs = ctx.idx.owned_by(cert, "CertificateRequest")
+    if not crs:
+        crs = [
+            c
+            for c in ctx.idx.in_namespace("CertificateRequest", ns_of(cert))
+            if annotations(c).get("cert-manager.io/certificate-name") == name_of(cert)
+        ]
+    return crs
+
+
+def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
+    idx = ctx.idx
+    cns, cname = ns_of(cert), name_of(cert)
+    cref = f"{cns}/{cname}"
+    st = status(cert)
+    conds = st.get("conditions")
+    ready = condition(conds, "Ready") or {}
+    issuing = condition(conds, "Issuing") or {}
+    is_ready = ready.get("status") == "True"
+    base_cmds = [cmd.cmctl_status(cns, cname), cmd.describe("certificate", cns, cname)]
+    ctx.set_node(
+        "certificate",
+        "pass" if is_ready else "fail",
+        f"Certificate {cref} "
+        + ("Ready" if is_ready else f"not Ready ({ready.get('reason', 'no condition')}: {ready.get('message', '')})"),
+        certificate=cref,
+        dnsNames=as_list(spec(cert).get("dnsNames")),
+        issuerRef=spec(cert).get("issuerRef"),
+        ready=ready or None,
+        issuing=issuing or None,
+        notAfter=st.get("notAfter"),
+        renewalTime=st.get("renewalTime"),
+        revision=st.get("revision"),
+        failedIssuanceAttempts=st.get("failedIssuanceAttempts"),
+    )
+    # Certificate names vs the host (RFC 6125).
+    dns_names = [str(n).lower() for n in as_list(spec(cert).get("dnsNames"))]
+    if dns_names and not sans_cover(dns_names, ctx.host):
+        ctx.add(
+            "cert-san-mismatch",
+            "critical",
+            "certificate",
+            f"Certificate {cref} names {', '.join(dns_names)}, which does not cover {ctx.host}"
+            + (" (a wildcard covers exactly one label)" if any(n.startswith("*.") and ctx.host.endswith(n[1:]) for n in dns_names) else ""),
+            evidence={"certificate": cref, "dnsNames": dns_names, "host": ctx.host},
+            commands=[f"kubectl -n {cns} get certificate {cname} -o jsonpath='{{.spec.dnsNames}}'"],
+            specificity=26,
+        )
+
+    issuer_ok = issuer_ready(ctx, cert)
+    solver_selection(ctx, cert)
+
+    crs = _requests_for(ctx, cert)
+    revision = st.get("revision") if isinstance(st.get("revision"), int) else None
+    next_rev = (revision or 0) + 1
+    nxt = [c for c in crs if _rev(c) == next_rev]
+    cur = [c for c in crs if revision is not None and _rev(c) == revision]
+    cr = _latest(nxt) or (None if is_ready else _latest(crs))
+    current = _latest(cur)
+    show = cr or current
+    messages: list[tuple[str, str, Obj]] = []  # (node, message, object), deepest last
+    if issuing.get("message"):
+        messages.append(("certificate", str(issuing.get("message")), cert))
+    if not is_ready and ready.get("message"):
+        messages.append(("certificate", str(ready.get("message")), cert))
+    if show is None:
+        ctx.set_node("certificate-request", "skip" if is_ready else "fail",
+                     "no CertificateRequest" + ("" if is_ready else " for the next revision: cert-manager has not started issuing"))
+        skip_chain(ctx, "no CertificateRequest", ("order", "challenge"))
+        order = None
+        challenges: list[Obj] = []
+    else:
+        crc = status(show).get("conditions")
+        crready = condition(crc, "Ready") or {}
+        denied = condition(crc, "Denied")
+        invalid = condition(crc, "InvalidRequest")
+        cr_ok = crready.get("status") == "True"
+        label = "next revision" if show is cr and cr is not None and _rev(show) == next_rev else "current revision"
+        ctx.set_node(
+            "certificate-request",
+            "pass" if cr_ok else "fail",
+            f"CertificateRequest {ns_of(show)}/{name_of(show)} ({label}) "
+            + ("issued" if cr_ok else f"{crready.get('reason', 'pending')}: {crready.get('message', '')}"),
+            request=f"{ns_of(show)}/{name_of(show)}",
+            revision=_rev(show),
+            ready=crready or None,
+            current=f"{ns_of(current)}/{name_of(current)}" if current is not None and current is not show else None,
+        )
+        for c in (crready, denied, invalid):
+            if c and c.get("message") and not cr_ok:
+                messages.append(("certificate-request", str(c.get("message")), show))
+        orders = idx.owned_by(show, "Order")
+        order = _latest(orders)
+        challenges = []
+        if order is None:
+            ctx.set_node("order", "skip", "no Order (not an ACME issuer, or not created yet)")
+            ctx.set_node("challenge", "skip", "no Order")
+        else:
+            ost = status(order)
+            state = str(ost.get("state") or "")
+            ctx.set_node(
+                "order",
+                "pass" if state == "valid" else ("fail" if state in ("invalid", "errored", "expired") else "warn"),
+                f"Order {ns_of(order)}/{name_of(order)} state {state or 'unknown'}"
+                + (f": {ost.get('reason')}" if ost.get("reason") else ""),
+                order=f"{ns_of(order)}/{name_of(order)}",
+                state=state,
+                reason=ost.get("reason"),
+                failureTime=ost.get("failureTime"),
+            )
+            if ost.get("reason") and state != "valid":
+                messages.append(("order", str(ost.get("reason")), order))
+            challenges = idx.owned_by(order, "Challenge")
+            if not challenges:
+                ctx.set_node("challenge", "skip" if state == "valid" else "warn",
+                             "no Challenges" + (" (deleted after the Order became valid)" if state == "valid" else ""))
+            else:
+                items = []
+                worst = "pass"
+                for ch in challenges:
+                    cst = status(ch)
+                    cstate = str(cst.get("state") or "pending")
+                    items.append({
+                        "challenge": f"{ns_of(ch)}/{name_of(ch)}",
+                        "dnsName": spec(ch).get("dnsName"),
+                        "wildcard": spec(ch).get("wildcard"),
+                        "type": spec(ch).get("type"),
+                        "state": cstate,
+                        "presented": cst.get("presented"),
+                        "processing": cst.get("processing"),
+                        "reason": cst.get("reason"),
+                    })
+                    if cst.get("reason") and not (cstate == "valid" and not _is_error_text(str(cst.get("reason")))):
+                        messages.append(("challenge", str(cst.get("reason")), ch))
+                    if cstate in ("invalid", "errored", "expired") or (cst.get("reason") and _is_error_text(str(cst.get("reason")))):
+                        worst = "fail"
+                    elif cstate != "valid" and worst == "pass":
+                        worst = "warn"
+                ctx.set_node("challenge", worst, "; ".join(
+                    f"{i['dnsName']}{' (wildcard)' if i['wildcard'] else ''}: {i['state']}"
+                    + (f" — {i['reason']}" if i["reason"] else "") for i in items), challenges=items)
+    ctx.challenges = challenges
+
+    if is_ready and not secret_missing:
+        _renewal(ctx, cert)
+        return
+    # Not Ready: name the deeper cause, deepest message first.
+    for node, message, obj in reversed(messages):
+        if _emit_classified(ctx, node, message, obj, cert, base_cmds):
+            return
+    if v1160_bug(ctx, cert, None):
+        return
+    if not issuer_ok:
+        return
+    if any(f.code in ("cert-solver-no-match", "cert-manager-down") for f in ctx.findings):
+        return
+    _order_stuck(ctx, cert, show, order, messages, base_cmds)
+
+
+def _is_error_text(text: str) -> bool:
+    low = text.lower()
+    return any(w in low for w in ("error", "failed", "invalid", "forbidden", "not found", "unauthorized"))
+
+
+def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, base_cmds: list[str]) -> bool:
+    c = classify(message)
+    if c is None:
+        return False
+    oref = f"{obj.get('kind')} {ns_of(obj)}/{name_of(obj)}"
+    cm = ctx.controller("cert-manager")
+    version = cm.version if cm else None
+    ev: dict[str, Any] = {"object": oref, "message": message, **c.detail}
+    cmds = list(base_cmds)
+    if obj.get("kind") in ("Challenge", "Order"):
+        cmds.insert(0, cmd.describe(str(obj.get("kind")).lower(), ns_of(obj), name_of(obj)))
+    code = c.code
+    if code == "cert-cloudflare-7003-cleanup":
+        affected = cloudflare_cleanup_bug_affected(version)
+        ev["cert_manager_version"] = fmt_version(version)
+        if affected is False:
+            ctx.notes.append(
+                f"{oref} shows the Cloudflare empty-zone cleanup error, but cert-manager "
+                f"{fmt_version(version)} has the fix: the message is stale or another cause"
+            )
+            return False
+        names = sorted({f"_acme-challenge.{spec(ch).get('dnsName')}" for ch in ctx.challenges if spec(ch).get("dnsName")})
+        ev["leaked_txt_records"] = names
+        ctx.add(
+            code,
+            "critical",
+            node,
+            f"cert-manager {fmt_version(version)} cannot clean up the DNS-01 TXT record on Cloudflare "
+            f"(empty zone id in DELETE /zones//dns_records/..., error 7003), so the Order never completes: {oref}"
+            + ("" if affected else " (controller version unknown)"),
+            evidence=ev,
+            commands=cmds + ([cmd.logs(cm.namespace, cm.name, "dns_records")] if cm else []),
+            specificity=34,
+        )
+        return True
+    if code == "_cloudflare-secret-not-found":
+        if v1160_bug(ctx, cert, message):
+            return True
+        code = "cert-cloudflare-token-permission"
+        text = f"the Cloudflare API token Secret {c.detail.get('secret')} is not found: {oref}"
+    elif code == "cert-cloudflare-token-permission":
+        text = f"the Cloudflare API token cannot list or edit the zone (needs Zone:Read and DNS:Edit on the zone): {oref}"
+    elif code == "cert-rate-limited":
+        limit = c.detail.get("limit", "a Let's Encrypt rate limit")
+        retry = c.detail.get("retry_after")
+        text = f"Let's Encrypt refuses new orders: {limit}" + (f"; retry after {retry}" if retry else "") + f" ({oref})"
+    elif code == "cert-caa-forbids":
+        text = f"a CAA record forbids Let's Encrypt from issuing: {oref}"
+    elif code == "cert-solver-no-match":
+        text = f"no solver of the issuer can be used for the domains: {oref}"
+    elif code == "cert-issuer-not-ready":
+        text = f"the issuer is missing or not Ready: {oref}"
+    elif code == "cert-dns01-propagation-wait":
+        waited = ctx.minutes_since(meta(obj).get("creationTimestamp"))
+        if waited is not None and waited < PROPAGATION_THRESHOLD_MIN:
+            ctx.notes.append(f"{oref} is waiting for DNS-01 propagation since {waited:.0f} min: issuance in progress")
+            return False
+        ev["waiting_minutes"] = round(waited, 1) if waited is not None else None
+        broken = ctx.secret is None or secret_expired(ctx)
+        text = (
+            f"the DNS-01 self-check has waited {waited:.0f} min for the _acme-challenge TXT record of "
+            f"{spec(obj).get('dnsName')} to appear at the zone's authoritative servers ({oref})"
+            if waited is not None
+            else f"the DNS-01 self-check is waiting for the _acme-challenge TXT record ({oref})"
+        )
+        name = spec(obj).get("dnsName")
+        if name:
+            cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
+        ctx.add(code, "critical" if broken else "warning", node, text, evidence=ev, commands=cmds, specificity=30)
+        return True
+    else:  # pragma: no cover - classify() returns only the codes above
+        text = f"{message} ({oref})"
+    ctx.add(code, "critical", node, f"{text}: {message}" if message not in text else text,
+            evidence=ev, commands=cmds, specificity=31)
+    return True
+
+
+
+def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, messages: list[tuple[str, str, Obj]], base_cmds: list[str]) -> None:
+    if order is not None:
+        ost = status(order)
+        state = str(ost.get("state") or "pending")
+        age = ctx.minutes_since(meta(order).get("creationTimestamp"))
+        failed = state in ("invalid", "errored", "expired")
+        if state == "valid":
+            return
+        if failed or (age is not None and age >= ORDER_STUCK_THRESHOLD_MIN):
+            last = messages[-1][1] if messages else ""
+            ctx.add(
+                "cert-order-stuck",
+                "critical",
+                "order",
+                f"Order {ns_of(order)}/{name_of(order)} is {state}"
+                + (f" for {age:.0f} min" if age is not None else "")
+                + (f"; last error: {last}" if last else "; no more specific cause is recorded"),
+                evidence={"order": f"{ns_of(order)}/{name_of(order)}", "state": state, "age_minutes": round(age, 1) if age else None,
+                          "message": last or None, "notes": ctx.notes or None},
+                commands=[cmd.describe("order", ns_of(order), name_of(order))] + base_cmds,
+                specificity=21,
+            )
+        return
+    if cr is not None:
+        crready = condition(status(cr).get("conditions"), "Ready") or {}
+        age = ctx.minutes_since(meta(cr).get("creationTimestamp"))
+        if crready.get("reason") in ("Failed", "Denied") or (age is not None and age >= ORDER_STUCK_THRESHOLD_MIN):
+            ctx.add(
+                "cert-order-stuck",
+                "critical",
+                "certificate-request",
+                f"CertificateRequest {ns_of(cr)}/{name_of(cr)} is {crready.get('reason', 'pending')}: {crready.get('message', '')}",
+                evidence={"request": f"{ns_of(cr)}/{name_of(cr)}", "ready": crready, "notes": ctx.notes or None},
+                commands=[cmd.describe("certificaterequest", ns_of(cr), name_of(cr))] + base_cmds,
+                specificity=21,
+            )
+
+
+def _renewal(ctx: Ctx, cert: Obj) -> None:
+    """A Ready certificate whose renewal is overdue and failing."""
+    st = status(cert)
+    renewal = parse_time(st.get("renewalTime"))
+    issuing = condition(st.get("conditions"), "Issuing") or {}
+    failing = issuing.get("status") == "False" and issuing.get("reason") not in (None, "Issued") or bool(st.get("lastFailureTime"))
+    if renewal is not None and ctx.now > renewal + timedelta(hours=1) and failing:
+        ctx.notes.append(
+            f"Certificate {ns_of(cert)}/{name_of(cert)} renewal was due at {st.get('renewalTime')} and is failing"
+            f" ({issuing.get('reason')}: {issuing.get('message', '')})"
+        )
+
