@@ -3,20 +3,32 @@
 ```yaml
 edgedoctor_recording: 1        # the recording schema; a newer one is refused
 tool_version: 0.1.0
-recorded_at: 2026-12-02T03:00:00Z
+recorded_at: '2026-12-02T03:00:00Z'
 story: |                       # optional: what happened, what the engineer saw
 expected:                      # optional: the verdict a replay must give
   verdict: critical
   root_cause: cert-cloudflare-7003-cleanup
+  category: cert-issuance
 evidence: {...}                # edgedoctor.evidence.Evidence.to_dict()
 ```
+
+Written for people as well as for replays: multi-line text (PEM chains, Challenge
+reasons) is written as YAML block scalars, and a Secret's public certificate is written
+as PEM text instead of base64 (`data: {tls.crt: "-----BEGIN CERTIFICATE-----..."}`);
+loading accepts both forms. Timestamps stay strings when read, as the API returns them,
+even where a hand edit left them unquoted.
+
 Secrets are redacted again on load, so a hand-edited recording cannot smuggle a
 private key into the output either.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import copy
 import gzip
+import io
 import os
 import zlib
 from pathlib import Path
@@ -27,6 +39,7 @@ from edgedoctor.evidence import Evidence
 from edgedoctor.redact import redact_object
 
 RECORDING_SCHEMA = 1
+_PEM_KEYS = ("tls.crt", "ca.crt")
 
 
 class RecordingError(Exception):
@@ -39,36 +52,148 @@ def _yaml():
     return yaml
 
 
-def dump_recording(ev: Evidence, *, story: str | None = None, expected: dict[str, Any] | None = None) -> str:
-    yaml = _yaml()
+def _str_presenter(dumper: Any, value: str) -> Any:
+    # Block style for multi-line text; the emitter falls back to quoting when a block
+    # scalar cannot hold the text exactly (trailing spaces, some control characters).
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_DUMPER: Any = None
+_LOADER: Any = None
+
+
+def _dumper() -> Any:
+    global _DUMPER
+    if _DUMPER is None:
+        yaml = _yaml()
+        base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        _DUMPER = type("RecordingDumper", (base,), {})
+        _DUMPER.add_representer(str, _str_presenter)
+    return _DUMPER
+
+
+def _loader() -> Any:
+    """A safe loader that leaves timestamps as strings (the API's RFC 3339 text)."""
+    global _LOADER
+    if _LOADER is None:
+        yaml = _yaml()
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        loader = type("RecordingLoader", (base,), {})
+        loader.yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+            for first, resolvers in base.yaml_implicit_resolvers.items()
+        }
+        _LOADER = loader
+    return _LOADER
+
+
+def _redact(obj: dict[str, Any]) -> dict[str, Any]:
+    """redact_object, keeping the key names of a Secret that was already redacted.
+
+    redact_secret lists the keys it sees; run on its own output it would see only the
+    public certificate and forget that a tls.key (or a token) existed.
+    """
+    out = redact_object(obj)
+    before = obj.get("keys") if obj.get("kind") == "Secret" and obj.get("redacted") else None
+    if isinstance(before, list) and isinstance(out.get("keys"), list):
+        out["keys"] = sorted(set(out["keys"]) | {str(k) for k in before})
+    return out
+
+
+def _readable_secret(obj: dict[str, Any]) -> dict[str, Any]:
+    """A redacted Secret with its public certificates as PEM text, for people."""
+    data = obj.get("data")
+    if obj.get("kind") != "Secret" or not isinstance(data, dict):
+        return obj
+    out = dict(obj)
+    shown: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _PEM_KEYS and isinstance(value, str):
+            try:
+                text = base64.b64decode(value, validate=True).decode("ascii")
+            except (binascii.Error, ValueError):
+                text = ""
+            if text.startswith("-----BEGIN CERTIFICATE-----"):
+                shown[key] = text if text.endswith("\n") else text + "\n"
+                continue
+        shown[key] = value
+    out["data"] = shown
+    return out
+
+
+def _kubernetes_secret(obj: dict[str, Any]) -> dict[str, Any]:
+    """Back to the API's form: PEM text in data becomes base64 again."""
+    data = obj.get("data")
+    if obj.get("kind") != "Secret" or not isinstance(data, dict):
+        return obj
+    out = dict(obj)
+    out["data"] = {
+        k: base64.b64encode(v.encode("utf-8")).decode("ascii")
+        if isinstance(v, str) and v.lstrip().startswith("-----BEGIN")
+        else v
+        for k, v in data.items()
+    }
+    return out
+
+
+def recording_doc(
+    ev: Evidence,
+    *,
+    story: str | None = None,
+    expected: dict[str, Any] | None = None,
+    recorded_at: str | None = None,
+) -> dict[str, Any]:
+    """The document a recording file holds (plain data, before YAML)."""
     doc: dict[str, Any] = {
         "edgedoctor_recording": RECORDING_SCHEMA,
-        "tool_version": __version__,
-        "recorded_at": ev.now,
+        "tool_version": ev.tool_version or __version__,
+        "recorded_at": recorded_at or ev.now,
     }
     if story:
-        doc["story"] = story
+        doc["story"] = story.strip() + "\n"
     if expected:
-        doc["expected"] = expected
-    doc["evidence"] = ev.to_dict()
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+        doc["expected"] = dict(expected)
+    evidence = ev.to_dict()
+    cluster = copy.copy(evidence["cluster"])
+    # Redact on the way out too: evidence built by hand never reaches a file unredacted.
+    cluster["objects"] = [_readable_secret(_redact(o)) for o in cluster.get("objects") or []]
+    evidence["cluster"] = cluster
+    doc["evidence"] = evidence
+    return doc
 
 
-def write_recording(path: str | os.PathLike[str], ev: Evidence, **kw: Any) -> None:
-    text = dump_recording(ev, **kw)
+def dump_recording(ev: Evidence, **kw: Any) -> str:
+    yaml = _yaml()
+    return yaml.dump(recording_doc(ev, **kw), Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def dump_doc(doc: dict[str, Any]) -> str:
+    """YAML text of an already built recording document (the library's build uses it)."""
+    yaml = _yaml()
+    return yaml.dump(doc, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write recording text atomically; gzip (reproducible: no mtime) when the name ends in .gz."""
     p = Path(path)
     tmp = p.with_name(p.name + ".part")
     try:
         if p.name.endswith(".gz"):
-            with gzip.open(tmp, "wt", encoding="utf-8") as f:
-                f.write(text)
+            buf = io.BytesIO()
+            with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0) as gz:
+                gz.write(text.encode("utf-8"))
+            tmp.write_bytes(buf.getvalue())
         else:
             tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, p)  # never leave a half-written recording behind
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise RecordingError(f"{path}: cannot write the recording: {e.strerror or e}") from None
+
+
+def write_recording(path: str | os.PathLike[str], ev: Evidence, **kw: Any) -> None:
+    write_text(path, dump_recording(ev, **kw))
 
 
 def read_recording_doc(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -93,17 +218,18 @@ def read_recording_doc(path: str | os.PathLike[str]) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise RecordingError(f"{path}: not UTF-8 text, not a recording") from None
     yaml = _yaml()
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        doc = yaml.load(text, Loader=loader)
+        doc = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise RecordingError(f"{path}: corrupt or truncated recording (YAML error{where})") from None
+    except RecursionError:
+        raise RecordingError(f"{path}: corrupt recording (nested too deeply)") from None
     if not isinstance(doc, dict) or "edgedoctor_recording" not in doc:
         raise RecordingError(f"{path}: not an edgedoctor recording (no edgedoctor_recording key)")
     schema = doc.get("edgedoctor_recording")
-    if not isinstance(schema, int) or schema < 1:
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
         raise RecordingError(f"{path}: invalid recording schema {schema!r}")
     if schema > RECORDING_SCHEMA:
         raise RecordingError(
@@ -119,8 +245,11 @@ def load_recording(path: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
     doc = read_recording_doc(path)
     try:
         ev = Evidence.from_dict(doc["evidence"])
-    except (ValueError, TypeError, AttributeError) as e:
+    except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise RecordingError(f"{path}: invalid evidence: {e}") from None
-    ev.cluster.objects = [redact_object(o) for o in ev.cluster.objects]
+    try:
+        ev.cluster.objects = [_redact(_kubernetes_secret(o)) for o in ev.cluster.objects]
+    except (ValueError, TypeError, AttributeError) as e:
+        raise RecordingError(f"{path}: invalid cluster object: {e}") from None
     # The source stays as recorded: a replay must give the original check's JSON.
     return ev, doc
