@@ -281,3 +281,15 @@ def test_parse_server_rejects(spec, fragment):
     with pytest.raises(ValueError) as e:
         parse_server(spec)
     assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def test_missing_binary_fails_in_ci_and_skips_locally(monkeypatch):
+    from tests.servers.common import require_binary
+
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="edgedoctor-no-such-server is not installed"):
+        require_binary("edgedoctor-no-such-server")
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception, match="edgedoctor-no-such-server is not installed"):
+        require_binary("edgedoctor-no-such-server")

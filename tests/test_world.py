@@ -448,3 +448,14 @@ def test_txt_and_registry_parsing():
 )
 def test_caa_allows(records, wildcard, allowed):
     assert caa_allows(records, wildcard)[0] is allowed
+
+
+def test_http_tries_the_gateway_first_then_the_dns_addresses(world):
+    # Nothing listens on this "Gateway" address: the request moves on to what DNS gave.
+    dns, tls, http = probe(world, "good.example.com", gateway=("127.0.0.79",))
+    plain = [h for h in http if h["scheme"] == "http"]
+    assert [(h["address"], h["source"], h["error_kind"]) for h in plain] == [
+        ("127.0.0.79", "gateway", "refused"), (GW, "dns", None)]
+    assert plain[-1]["status"] == 301
+    out = analyze_world(dns, tls, http, facts(world, "good.example.com", expected_addresses=[GW]))
+    assert out.nodes["http-redirect"].status == "pass"
