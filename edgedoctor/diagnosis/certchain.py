@@ -197,6 +197,18 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
 
     if is_ready and not secret_missing:
         _renewal(ctx, cert)
+        if issuing.get("status") == "True" or (cr is not None and cr is not current):
+            # A renewal is in flight: name what blocks it, as a warning while the
+            # current certificate still works.
+            before = len(ctx.findings)
+            for node, message, obj in reversed(messages):
+                if _emit_classified(ctx, node, message, obj, cert, base_cmds):
+                    break
+            expired = secret_expired(ctx)
+            for f in ctx.findings[before:]:
+                if not expired:
+                    f.severity = "warning"
+                    f.message += f" (renewal blocked; the current certificate is valid until {st.get('notAfter', '?')})"
         return
     # Not Ready: name the deeper cause, deepest message first.
     for node, message, obj in reversed(messages):

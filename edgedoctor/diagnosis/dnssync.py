@@ -164,17 +164,20 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
     eds = ctx.controllers.get("external-dns") or []
     dns_ok = _dns_answers_expected(ctx)
     if not eds:
+        # Many edges manage DNS by other means: only the DNS answer can make this a fault
+        # (the probe's dns-no-record then names this reason).
         ctx.add(
             "external-dns-down",
-            "warning" if dns_ok else "critical",
+            "info",
             "dns",
-            "external-dns is not deployed: nothing publishes the route's hostname"
-            + (" (the record exists anyway)" if dns_ok else ""),
+            "external-dns is not deployed: nothing in the cluster publishes the route's hostname"
+            + (" (the record exists, published by other means)" if dns_ok else ""),
             evidence={"deployments_read": True},
             commands=["kubectl get deploy -A -l app.kubernetes.io/name=external-dns"],
-            specificity=10 if dns_ok else 26,
+            specificity=5,
         )
         return ["external-dns is not deployed"]
+    _target_prefix_mismatch(ctx, eds, gw, dns_ok)
     verdicts = [publish_verdict(ctx, c, route, gw) for c in eds]
     publishing = [v for v in verdicts if v.publishes]
     if publishing:
@@ -208,6 +211,39 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
             specificity=26,
         )
     return reasons
+
+
+def _target_prefix_mismatch(ctx: Ctx, eds: list[Controller], gw: Obj, dns_ok: bool) -> None:
+    """A target annotation under the prefix this external-dns no longer reads (v0.22.0
+    moved the default from external-dns.alpha.kubernetes.io/ to external-dns.kubernetes.io/):
+    the records point at the Gateway's status addresses instead."""
+    ann = annotations(gw)
+    for c in eds:
+        prefix = annotation_prefix(c)
+        if ann.get(prefix + "target"):
+            return
+        stray = [k for k in ann if k.endswith("/target") and k.startswith("external-dns.") and not k.startswith(prefix)]
+        if stray:
+            # The expected answer is what the operator meant.
+            ctx.expected_addresses = [t.strip() for t in ann[stray[0]].split(",") if t.strip()]
+            ctx.expected_from = "target-annotation"
+            if ctx.ev.dns is not None:
+                return  # the DNS answer itself decides
+            status_addrs = [str(a.get("value")) for a in as_list(as_dict(gw.get("status")).get("addresses")) if isinstance(a, dict)]
+            ctx.add(
+                "dns-wrong-target",
+                "critical",
+                "dns",
+                f"Gateway {ns_of(gw)}/{name_of(gw)} sets {stray[0]}={ann[stray[0]]}, but external-dns "
+                f"{c.version_text or ''} reads the {prefix} prefix, so it publishes the status addresses "
+                f"{', '.join(status_addrs) or '(none)'} instead",
+                evidence={"annotation": stray[0], "value": ann[stray[0]], "read_prefix": prefix,
+                          "published_instead": status_addrs, "external_dns": f"{c.namespace}/{c.name}"},
+                commands=[f"kubectl -n {ns_of(gw)} get gateway {name_of(gw)} -o jsonpath='{{.metadata.annotations}}'",
+                          f"dig {ctx.host} A +short"],
+                specificity=25,
+            )
+            return
 
 
 def _dns_answers_expected(ctx: Ctx) -> bool:

@@ -43,7 +43,8 @@ def _effective(att: Attachment, listener_cert_broken: bool) -> bool:
     if att.accepted is None:
         # No status for this parent: trust the spec's rules (controller may be slow).
         return att.computed_reason is None
-    return att.reason == NO_READY_LISTENERS and listener_cert_broken
+    # Envoy Gateway <= v1.8.1: the route is fine, the listener it needs is not ready.
+    return att.reason == NO_READY_LISTENERS
 
 
 def diagnose_route(ctx: Ctx) -> None:
@@ -136,6 +137,16 @@ def diagnose_route(ctx: Ctx) -> None:
     ctx.route = winner.route
     ctx.route_accepted = True
     ctx.route_parent_status = winner.status_entry
+    if winner.reason == NO_READY_LISTENERS:
+        lnode = ctx.nodes.get("listener")
+        why = (
+            f"{_rref(winner.route)} reports Accepted=False NoReadyListeners: the listener {ls.name} "
+            "is not ready (Envoy Gateway v1.8.1 and older say so on the route)"
+        )
+        ctx.listener_cert_broken = True
+        if lnode is not None and lnode.status == "pass":
+            ctx.set_node("listener", "fail", why, **lnode.details)
+        ctx.notes.append(why)
     _conflicts(ctx, winner, effective[1:])
     ctx.set_node("route", "pass", f"{_rref(winner.route)} serves {host} on listener {ls.name}", **_att_ev(winner))
     diagnose_backend(ctx, winner.route, winner)
