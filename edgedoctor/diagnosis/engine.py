@@ -92,6 +92,7 @@ def diagnose(ev: Evidence) -> Diagnosis:
     if not world_ran and ev.cluster.reachable:
         _guard(ctx, ("http-redirect",), diagnose_redirect_objects)
     _default_dns_node(ctx, blockers)
+    _controller_details(ctx)
     for n in NODE_ORDER:
         if n not in ctx.nodes:
             reason = "not probed (offline)" if n in ("dns", "served-certificate", "http-redirect") else "not applicable"
@@ -165,6 +166,21 @@ def _pp_facts(ctx: Ctx) -> dict[str, Any]:
     except Exception:
         return {"envoy_expects": None, "lb_sends": None}
     return {"envoy_expects": facts.get("envoy_expects"), "lb_sends": facts.get("lb_sends")}
+
+
+def _controller_details(ctx: Ctx) -> None:
+    """Which controller (image, version, availability) stands behind each node."""
+    for role, node in (("envoy-gateway", "gateway"), ("cert-manager", "certificate"),
+                       ("external-dns", "dns"), ("k8s-gateway", "dns")):
+        n = ctx.nodes.get(node)
+        cs = ctx.controllers.get(role) or []
+        if n is None or not cs:
+            continue
+        n.details.setdefault("controllers", []).extend(
+            {"role": role, "deployment": f"{c.namespace}/{c.name}", "image": c.image,
+             "version": c.version_text, "available": c.available}
+            for c in cs
+        )
 
 
 def _default_dns_node(ctx: Ctx, blockers: list[str]) -> None:
