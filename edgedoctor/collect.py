@@ -6,6 +6,7 @@ kubernetes client, dnspython, httpx) are imported only on the paths that use the
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -119,7 +120,19 @@ def gather(opts: CheckOptions) -> Evidence:
             raise EvidenceError(f"--ca-bundle {opts.ca_bundle}: cannot read: {getattr(e, 'strerror', None) or e}") from None
         if "BEGIN CERTIFICATE" not in ca_pem:
             raise EvidenceError(f"--ca-bundle {opts.ca_bundle}: holds no PEM certificate")
-    cluster, source = read_cluster(opts)
+    if probe_args is None:
+        cluster, source = read_cluster(opts)
+        early = None
+    else:
+        # The host's own DNS, TLS and HTTP probes need nothing from the cluster: run them
+        # while the cluster is read, then ask what only the objects can tell.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgedoctor-early") as pool:
+            fut = pool.submit(_run, _plan(opts, probe_args, opts.timeout))
+            started = time.monotonic()
+            cluster, source = read_cluster(opts)
+            early = fut.result()
     ev = Evidence(
         host=opts.host,
         now=now,
@@ -130,16 +143,43 @@ def gather(opts: CheckOptions) -> Evidence:
     )
     if ca_pem:
         ev.options["ca_bundle_pem"] = ca_pem
-    if probe_args is not None:
-        _probe(ev, opts, probe_args)
+    if early is not None:
+        left = max(1.0, opts.timeout - (time.monotonic() - started))
+        _complete_probes(ev, opts, probe_args, early, left)
     return ev
 
 
-def _probe(ev: Evidence, opts: CheckOptions, args: dict[str, Any]) -> None:
+def _run(plan: Any) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    from edgedoctor.probes.runner import run_probes
+
+    return run_probes(plan)
+
+
+def _plan(opts: CheckOptions, args: dict[str, Any], timeout: float, **extra: Any) -> Any:
+    from edgedoctor.probes.runner import ProbePlan
+
+    fields: dict[str, Any] = {
+        "host": opts.host,
+        "nameservers": args["nameservers"] or None,
+        "authoritative": args["authoritative"] or None,
+        "resolve": args["resolve"],
+        "ca_bundle": opts.ca_bundle,
+        "timeout": timeout,
+        "probe_timeout": min(3.0, max(0.5, opts.timeout / 4)),
+        # One more handshake per address with a PROXY header: the only way to see an
+        # Envoy that expects PROXY protocol when nothing in the objects says so.
+        "proxy_protocol_check": True,
+    }
+    fields.update(extra)
+    return ProbePlan(**fields)
+
+
+def _complete_probes(ev: Evidence, opts: CheckOptions, args: dict[str, Any],
+                     early: tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]], left: float) -> None:
     from edgedoctor.diagnosis.engine import probe_inputs
     from edgedoctor.probes.dns import txt_registry_names
-    from edgedoctor.probes.runner import ProbePlan, run_probes
 
+    dns, tls, http = early
     inputs = probe_inputs(ev)
     extra_txt: list[str] = []
     edns = inputs.get("external_dns")
@@ -150,21 +190,21 @@ def _probe(ev: Evidence, opts: CheckOptions, args: dict[str, Any]) -> None:
             suffix=edns.get("txt_suffix", ""),
             wildcard_replacement=edns.get("wildcard_replacement", ""),
         )
-    pp = inputs.get("proxy_protocol") or {}
-    plan = ProbePlan(
-        host=ev.host,
-        nameservers=args["nameservers"] or None,
-        authoritative=args["authoritative"] or None,
-        resolve=args["resolve"],
-        gateway_addresses=inputs["gateway_addresses"],
-        extra_txt=extra_txt,
-        acme_names=inputs["acme_names"],
-        ca_bundle=opts.ca_bundle,
-        timeout=opts.timeout,
-        probe_timeout=min(3.0, max(0.5, opts.timeout / 4)),
-        proxy_protocol_check=bool(pp.get("envoy_expects") or pp.get("lb_sends")),
-    )
-    dns, tls, http = run_probes(plan)
+    probed = {(t.get("address"), t.get("port"), bool(t.get("proxy_protocol"))) for t in tls}
+    new_gw = [a for a in inputs["gateway_addresses"] if (a, 443, False) not in probed]
+    if extra_txt or inputs["acme_names"] or new_gw:
+        auth = [(str(s["address"]), int(s.get("port") or 53)) for s in (dns.get("authoritative_servers") or [])
+                if isinstance(s, dict) and s.get("address")]
+        plan = _plan(opts, args, left, gateway_addresses=new_gw, extra_txt=extra_txt,
+                     acme_names=inputs["acme_names"],
+                     authoritative=auth or args["authoritative"] or None)
+        dns2, tls2, http2 = _run(plan)
+        keep = {"txt-registry", "acme-challenge"}
+        dns = {**dns, "queries": list(dns.get("queries") or [])
+               + [q for q in dns2.get("queries") or [] if q.get("purpose") in keep]}
+        tls = tls + [t for t in tls2 if (t.get("address"), t.get("port"), bool(t.get("proxy_protocol"))) not in probed]
+        if not any(h.get("status") for h in http) and any(h.get("status") for h in http2):
+            http = http2
     ev.dns, ev.tls, ev.http = dns, tls, http
     ev.options.update(
         {

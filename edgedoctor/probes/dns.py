@@ -33,6 +33,8 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
+from edgedoctor.probes.guard import DestinationRefused, check_destination
+
 Server = tuple[str, int]
 
 # Public suffixes with two labels that are common enough to matter for the CAA walk. Without
@@ -213,6 +215,11 @@ class _Recorder:
             query.flags &= ~dns.flags.RD
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         response: dns.message.Message | None = None
+        try:
+            check_destination(address)
+        except DestinationRefused as e:
+            entry["error"] = str(e)
+            return None
         try:
             # A connected UDP socket turns an ICMP port-unreachable into an immediate
             # ConnectionRefusedError instead of a silent timeout.

@@ -14,6 +14,7 @@ import ssl
 import time
 from typing import Any
 
+from edgedoctor.probes.guard import check_destination
 from edgedoctor.probes.tls import classify_error
 
 HEADERS_KEPT = (
@@ -125,6 +126,12 @@ def probe_http(
     check = scheme == "https" and (verify if verify is not None else bool(ca_bundle))
     if check:
         result["verify_error"] = None
+    try:
+        check_destination(address)
+    except OSError as e:
+        result["error"], result["error_kind"] = str(e), "unreachable"
+        result["elapsed_ms"] = 0.0
+        return result
     try:
         context: Any = False
         if check:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from edgedoctor.probes import certs
+from edgedoctor.probes.guard import DestinationRefused, check_destination
 
 _NOT_TLS_REASONS = (
     "WRONG_VERSION_NUMBER",
@@ -68,6 +69,8 @@ def classify_error(exc: BaseException, label: str, during: str = "handshake") ->
     `during` names the phase for the message: "handshake" (TLS), "connection" or "request".
     """
     phase = "the TLS handshake" if during == "handshake" else f"the {during}"
+    if isinstance(exc, DestinationRefused):
+        return "unreachable", str(exc)
     if isinstance(exc, ssl.SSLEOFError) or (
         isinstance(exc, ssl.SSLError) and "UNEXPECTED_EOF" in str(exc)
     ):
@@ -96,6 +99,7 @@ def _label(address: str, port: int) -> str:
 
 
 def _connect(address: str, port: int, timeout: float, proxy_protocol: bool) -> socket.socket:
+    check_destination(address)
     sock = socket.create_connection((address, port), timeout=timeout)
     try:
         sock.settimeout(timeout)
