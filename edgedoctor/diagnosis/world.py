@@ -669,7 +669,10 @@ class _Analysis:
         stale = False
         if secret_leaf is not None:
             same = secret_leaf.serial_number == cert.serial_number and _certs.summary(secret_leaf)["sha256"] == s["sha256"]
-            stale = not same and _certs.not_before(secret_leaf) > nb
+            # Stale means an older issue of the same certificate (names in common), not a
+            # foreign one such as a default or another tenant's certificate.
+            shared = set(_certs.dns_sans(secret_leaf)) & set(s["sans"])
+            stale = not same and bool(shared) and _certs.not_before(secret_leaf) > nb
         secret_fine = False
         if secret_leaf is not None and stale:
             secret_fine = (not _certs.is_staging_issuer(secret_leaf) and bool(_certs.covering_sans(secret_leaf, self.host))
