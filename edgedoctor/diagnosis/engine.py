@@ -149,7 +149,13 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
                 ctx.nodes[name] = NodeResult(name, node.status, node.summary, ctx.nodes[name].details)
             continue
         ctx.nodes[name] = node
+    from edgedoctor.diagnosis.storedcert import renewal_failing
+
     for f in out.findings:
+        if f.code == "cert-expiring" and ctx.certificate is not None and not renewal_failing(ctx, ctx.certificate):
+            # In the renewal window, but cert-manager is renewing on schedule: not a fault.
+            f.severity = "info"
+            f.message += "; cert-manager is renewing it on schedule"
         if f.code == "dns-no-record" and blockers:
             f.message += "; external-dns will not publish it: " + "; ".join(blockers)
             f.evidence = {**f.evidence, "external_dns_reasons": blockers}

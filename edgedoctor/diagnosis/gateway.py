@@ -6,6 +6,7 @@ from typing import Any
 
 from edgedoctor.diagnosis import commands as cmd
 from edgedoctor.diagnosis.context import Ctx, Listener
+from edgedoctor.diagnosis.controllers import deployment_available
 from edgedoctor.diagnosis.hostnames import gw_matches, listener_rank
 from edgedoctor.diagnosis.index import (
     Obj,
@@ -332,6 +333,27 @@ def diagnose_gateway(ctx: Ctx) -> None:
             )
             gw_status = "fail"
             gw_summary.append(text)
+    if gw_status == "pass" and class_ok:
+        dp = _data_plane(ctx, gw)
+        down = [d for d in dp if not deployment_available(d)]
+        if dp and len(down) == len(dp):
+            d0 = down[0]
+            st0 = status(d0)
+            text = (
+                f"the Envoy data plane Deployment {ns_of(d0)}/{name_of(d0)} has "
+                f"{st0.get('availableReplicas') or 0}/{spec(d0).get('replicas', 1)} available replicas"
+            )
+            ctx.add(
+                "gateway-not-programmed",
+                "critical",
+                "gateway",
+                f"Gateway {gref} has no running data plane: {text}",
+                evidence={"gateway": gref, "deployments": [f"{ns_of(d)}/{name_of(d)}" for d in dp]},
+                commands=[f"kubectl -n {ns_of(d0)} get deploy {name_of(d0)}", f"kubectl -n {ns_of(d0)} describe pods -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)}"],
+                specificity=16,
+            )
+            gw_status = "fail"
+            gw_summary.append(text)
     ctx.set_node(
         "gateway",
         gw_status,
@@ -343,6 +365,20 @@ def diagnose_gateway(ctx: Ctx) -> None:
         considered=[f"{ns_of(c.gateway)}/{name_of(c.gateway)}:{c.name}" for c in considered] or None,
     )
     _listener_node(ctx, listener, lb_ingress)
+
+
+def _data_plane(ctx: Ctx, gw: Obj) -> list[Obj]:
+    """The Envoy proxy Deployments of a Gateway, found by Envoy Gateway's owner labels."""
+    gname, gns = name_of(gw), ns_of(gw)
+    gclass = str(spec(gw).get("gatewayClassName") or "")
+    out = []
+    for d in ctx.idx.all("Deployment"):
+        lab = labels(d)
+        if lab.get("gateway.envoyproxy.io/owning-gateway-name") == gname and lab.get(
+            "gateway.envoyproxy.io/owning-gateway-namespace"
+        ) == gns or (gclass and lab.get("gateway.envoyproxy.io/owning-gatewayclass") == gclass):
+            out.append(d)
+    return out
 
 
 def _service_evidence(svc: Obj) -> dict[str, Any]:
