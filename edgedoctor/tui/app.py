@@ -1,0 +1,39 @@
+"""The Textual app: one diagnosis screen, help, walkthroughs and modals on top."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+from edgedoctor.tui.commands import EdgeDoctorCommands
+from edgedoctor.tui.history import History
+from edgedoctor.tui.screens.main import MainScreen
+from edgedoctor.tui.session import Checker
+
+
+class EdgeDoctorApp(App[int]):
+    CSS_PATH = "edgedoctor.tcss"
+    TITLE = "edgedoctor"
+    COMMANDS = App.COMMANDS | {EdgeDoctorCommands}
+    BINDINGS = [
+        Binding("q", "quit_app", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("colon", "command_palette", "Commands"),
+    ]
+
+    def __init__(self, checker: Checker, host: str | None = None, history: History | None = None) -> None:
+        super().__init__()
+        self.checker = checker
+        self.main_screen = MainScreen(checker, history or History(), host)
+
+    def get_default_screen(self) -> MainScreen:
+        return self.main_screen
+
+    def action_help(self) -> None:
+        from edgedoctor.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_quit_app(self) -> None:
+        self.exit(0)

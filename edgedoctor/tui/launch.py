@@ -1,0 +1,66 @@
+"""`edgedoctor tui [HOST]`: check the flags, then start the app.
+
+Textual is imported only inside run_tui. Bad input given on the command line
+(a bad host, a recording that cannot be read, a bad --nameserver) is one line
+on stderr and exit 3 before the app starts, as for `edgedoctor check`; input
+typed inside the app is reported inside the app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 3
+
+
+def _fail(msg: str) -> int:
+    print(f"edgedoctor: {msg}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def prepare(args: argparse.Namespace):
+    """(Checker, host or None, History) from the parsed flags; raises UsageError/EvidenceError."""
+    from edgedoctor import cli
+    from edgedoctor.collect import EvidenceError, parse_now, validate_probe_args
+    from edgedoctor.tui.history import History, default_path
+    from edgedoctor.tui.session import Checker, recording_host
+
+    host = cli._host(args.host) if args.host else None
+    opts = cli._options(args, host or "")
+    if opts.now:
+        parse_now(opts.now)
+    if opts.replay:
+        recorded = recording_host(opts.replay)
+        if host is None:
+            host = recorded  # a recording holds one host: show it at once
+        elif host != recorded:
+            raise EvidenceError(f"{opts.replay} is a recording of {recorded}, not {host}")
+    elif not opts.offline:
+        validate_probe_args(opts)
+    if opts.snapshots:
+        from edgedoctor.snapshot import SnapshotError, load_snapshot
+
+        try:
+            load_snapshot(opts.snapshots)  # unreadable files fail here, not in the app
+        except SnapshotError as e:
+            raise EvidenceError(str(e)) from None
+    keep = not os.environ.get("EDGEDOCTOR_NO_HISTORY")
+    return Checker(opts), host, History(default_path() if keep else None)
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    from edgedoctor.cli import UsageError
+    from edgedoctor.collect import EvidenceError
+
+    try:
+        checker, host, history = prepare(args)
+    except (UsageError, EvidenceError) as e:
+        return _fail(str(e))
+    from edgedoctor.tui.app import EdgeDoctorApp
+
+    app = EdgeDoctorApp(checker, host, history)
+    app.run()
+    return EXIT_OK

@@ -1,0 +1,81 @@
+"""How statuses, verdicts and findings read on screen (words and colours only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.text import Text
+
+from edgedoctor.model import Diagnosis, Finding
+
+STATUS_MARK = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "–", "unknown": "?", "error": "‼"}
+STATUS_WORD = {"pass": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip", "unknown": "unknown", "error": "error"}
+STATUS_STYLE = {
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "bold red",
+    "skip": "dim",
+    "unknown": "magenta",
+    "error": "bold magenta",
+}
+VERDICT_STYLE = {"ok": "bold green", "warning": "bold yellow", "critical": "bold red", "unknown": "bold magenta"}
+SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
+SEVERITY_WORD = {"critical": "CRIT", "warning": "WARN", "info": "info"}
+CATEGORY_WORDS = {
+    "app-routing": "app routing: Gateway, listener, route or backend",
+    "dns-sync": "DNS sync: the record or the controller that publishes it",
+    "cert-issuance": "certificate issuance: cert-manager, ACME or the Secret",
+}
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+def category_words(category: str | None) -> str:
+    if not category:
+        return "-"
+    return f"{category} ({CATEGORY_WORDS[category]})" if category in CATEGORY_WORDS else category
+
+
+def root_label(d: Diagnosis | None) -> str:
+    """A diagnosis' root cause as it reads in "before -> after" lines."""
+    if d is None:
+        return "-"
+    if d.root_cause:
+        return f"{d.verdict} {d.root_cause['code']}"
+    return d.verdict
+
+
+def short(value: Any, limit: int = 240) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def yaml_block(data: Any) -> str:
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=96).rstrip()
+
+
+def finding_text(f: Finding, *, root: bool) -> Text:
+    t = Text()
+    t.append(f"{f.severity.upper()} ", style=SEVERITY_STYLE[f.severity])
+    t.append(f.code, style="bold")
+    if root:
+        t.append("  (root cause)", style="bold")
+    t.append(f"  [{f.category or '-'}]\n", style="dim")
+    t.append(f"{f.message}\n")
+    shown = {k: v for k, v in f.evidence.items() if v not in (None, [], {}, "")}
+    if shown:
+        t.append("evidence:\n", style="dim")
+        t.append(_indent(yaml_block(shown)) + "\n")
+    if f.playbooks:
+        t.append("playbooks: ", style="dim")
+        t.append(", ".join(f.playbooks), style="bold cyan")
+        t.append("  (Enter or p on the finding walks you through)\n", style="dim")
+    return t
+
+
+def _indent(text: str, pad: str = "  ") -> str:
+    return "\n".join(pad + line for line in text.splitlines())

@@ -1,0 +1,1 @@
+"""The screens: the diagnosis, help, the playbook walkthrough and small modals."""

@@ -1,0 +1,67 @@
+"""`?`: the keys, k9s style (esc, q, ? or Enter go back)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("GENERAL", (
+        ("?", "this help"),
+        (":", "command palette: switch context, re-check, open a playbook, save a recording"),
+        ("/", "filter the tree and the findings by text (Esc clears)"),
+        ("ctrl+r", "run the diagnosis again"),
+        ("esc", "back: close the filter, leave a screen, leave the host input"),
+        ("q", "quit"),
+    )),
+    ("DIAGNOSIS", (
+        ("h", "edit the host (↑/↓ walk the history, Enter diagnoses)"),
+        ("↑ ↓ / mouse", "select a node in the tree or a finding in the list"),
+        ("tab", "move between host, tree, detail and findings"),
+        ("d", "evidence of the selected node and its findings"),
+        ("y", "YAML of the cluster objects behind the node (Secrets redacted)"),
+        ("x", "explanation of the finding from the catalog"),
+        ("c", "copy the selected command to the clipboard"),
+        ("Enter / p", "on a finding: walk through its playbook"),
+    )),
+    ("WALKTHROUGH", (
+        ("n / b", "next / previous step"),
+        ("r", "run the step's read or dry run again"),
+        ("a", "apply the change: asks first, default No"),
+        ("c", "copy the step's equivalent command"),
+        ("esc", "back to the diagnosis"),
+    )),
+)
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column()
+    for title, rows in SECTIONS:
+        table.add_row(Text(title, style="bold underline"), "")
+        for key, what in rows:
+            table.add_row(key, what)
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape,q,question_mark,enter", "close", "Back"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box", classes="modal-box"):
+            yield Label("edgedoctor keys", classes="modal-title")
+            with VerticalScroll():
+                yield Static(help_table())
+            yield Label("Read-only unless a walkthrough step is confirmed. Esc, q, ? or Enter go back.", classes="dim")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

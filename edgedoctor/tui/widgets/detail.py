@@ -1,0 +1,193 @@
+"""The detail pane of the selected node: evidence, YAML, commands, explanation."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from edgedoctor import catalog
+from edgedoctor.evidence import Evidence
+from edgedoctor.model import Diagnosis, Finding
+from edgedoctor.tui import objects
+from edgedoctor.tui.present import (
+    STATUS_STYLE,
+    STATUS_WORD,
+    category_words,
+    finding_text,
+    yaml_block,
+)
+from edgedoctor.tui.session import PROBE_NODES
+
+TABS = ("evidence", "yaml", "commands", "explain")
+
+
+class DetailPane(Vertical):
+    def compose(self) -> ComposeResult:
+        yield Static(id="detail-title")
+        with TabbedContent(id="detail-tabs", initial="tab-evidence"):
+            with TabPane("Evidence (d)", id="tab-evidence"), VerticalScroll():
+                yield Static(id="evidence")
+            with TabPane("YAML (y)", id="tab-yaml"), VerticalScroll():
+                yield Static(id="yaml")
+            with TabPane("Commands (c copies)", id="tab-commands"):
+                yield OptionList(id="commands")
+            with TabPane("Explain (x)", id="tab-explain"), VerticalScroll():
+                yield Static(id="explain")
+
+    def on_mount(self) -> None:
+        self.commands: list[str] = []
+        self.node: str | None = None
+        self.finding: Finding | None = None
+        self.clear("Enter a host to diagnose it.")
+
+    # -- public
+
+    def set_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{name}"
+
+    @property
+    def tab(self) -> str:
+        return (self.query_one(TabbedContent).active or "tab-evidence").removeprefix("tab-")
+
+    def selected_command(self) -> str | None:
+        ol = self.query_one("#commands", OptionList)
+        if not self.commands:
+            return None
+        i = ol.highlighted if ol.highlighted is not None else 0
+        return self.commands[i] if 0 <= i < len(self.commands) else None
+
+    def clear(self, message: str) -> None:
+        self.node, self.finding = None, None
+        self.query_one("#detail-title", Static).update(Text(message, style="dim"))
+        for sid in ("evidence", "yaml", "explain"):
+            self.query_one(f"#{sid}", Static).update("")
+        self._set_commands([])
+
+    def show(self, ev: Evidence, d: Diagnosis, node: str | None, finding: Finding | None, running: str | None) -> None:
+        self.node, self.finding = node, finding
+        if node is None:
+            self._overview(d)
+            return
+        result = d.node(node)
+        on_node = [f for f in d.findings if f.node == node]
+        if finding is None and on_node:
+            finding = on_node[0]
+            self.finding = finding
+        title = Text()
+        title.append(node, style="bold")
+        if running:
+            title.append(f"  {running}", style="italic cyan")
+        elif result is not None:
+            title.append(f"  {STATUS_WORD[result.status]}", style=STATUS_STYLE[result.status])
+        self.query_one("#detail-title", Static).update(title)
+        self.query_one("#evidence", Static).update(self._evidence(d, node, on_node, running))
+        refs_objs = objects.node_objects(ev, d, node)
+        self.query_one("#yaml", Static).update(self._yaml(node, refs_objs))
+        cmds: list[str] = []
+        ordered = ([finding] if finding else []) + [f for f in on_node if f is not finding]
+        for f in ordered:
+            cmds += [c for c in f.commands if c not in cmds]
+        cmds += [c for c in objects.object_commands([r for r, o in refs_objs if o is not None]) if c not in cmds]
+        self._set_commands(cmds)
+        self.query_one("#explain", Static).update(self._explain(finding, node))
+
+    # -- the tabs
+
+    def _overview(self, d: Diagnosis) -> None:
+        self.query_one("#detail-title", Static).update(Text(d.host, style="bold"))
+        t = Text()
+        counts: dict[str, int] = {}
+        for n in d.tree:
+            counts[n.status] = counts.get(n.status, 0) + 1
+        t.append("nodes: ", style="dim")
+        t.append(", ".join(f"{v} {STATUS_WORD[k]}" for k, v in counts.items()) + "\n")
+        t.append("findings: ", style="dim")
+        t.append(f"{len(d.findings)}\n\n")
+        t.append("Select a node in the tree (↑/↓) or a finding below.", style="dim")
+        self.query_one("#evidence", Static).update(t)
+        self.query_one("#yaml", Static).update(Text("Select a node to see its object.", style="dim"))
+        root = d.findings[0] if d.root_cause and d.findings else None
+        self.finding = root
+        self._set_commands(list(root.commands) if root else [])
+        self.query_one("#explain", Static).update(self._explain(root, None))
+
+    def _evidence(self, d: Diagnosis, node: str, on_node: list[Finding], running: str | None) -> Group:
+        parts: list = []
+        result = d.node(node)
+        if running:
+            parts.append(Text(f"{running}: the result shown is from the cluster objects only.\n", style="italic cyan"))
+        if result is not None:
+            parts.append(Text(" ".join(result.summary.split()) + "\n"))
+            if result.details:
+                parts.append(Text("details:", style="dim"))
+                parts.append(Text(_indent(yaml_block(result.details)) + "\n"))
+        root_code = d.root_cause["code"] if d.root_cause else None
+        if on_node:
+            parts.append(Text(f"findings on {node}:", style="bold"))
+            for f in on_node:
+                parts.append(finding_text(f, root=f.code == root_code))
+        else:
+            parts.append(Text(f"no finding on {node}", style="dim"))
+        return Group(*parts)
+
+    def _yaml(self, node: str, refs_objs: list) -> Group | Text:
+        if not refs_objs:
+            if node in PROBE_NODES:
+                return Text(f"{node} is probed from outside the cluster: no object of its own.", style="dim")
+            return Text(f"no cluster object is named by {node}.", style="dim")
+        parts: list = []
+        for ref, obj in refs_objs:
+            parts.append(Text(f"# {objects.ref_text(ref)}", style="bold"))
+            if obj is None:
+                parts.append(Text("  not in the evidence (it does not exist, or was not read)\n", style="dim"))
+                continue
+            parts.append(Syntax(objects.to_yaml(obj), "yaml", theme="ansi_dark", background_color="default", word_wrap=True))
+        return Group(*parts)
+
+    def _set_commands(self, cmds: list[str]) -> None:
+        self.commands = cmds
+        ol = self.query_one("#commands", OptionList)
+        ol.clear_options()
+        if cmds:
+            ol.add_options([Option(Text("$ " + c), id=f"cmd-{i}") for i, c in enumerate(cmds)])
+            ol.highlighted = 0
+
+    def _explain(self, f: Finding | None, node: str | None) -> Text:
+        if f is None:
+            where = f" on {node}" if node else ""
+            return Text(f"no finding{where}: nothing to explain. `edgedoctor checks` lists the catalog.", style="dim")
+        try:
+            e = catalog.entry(f.code)
+        except catalog.UnknownCode:
+            return Text(f"{f.code}: no catalog entry.", style="dim")
+        t = Text()
+        t.append(f"{e['code']}: {e.get('title', '')}\n", style="bold")
+        t.append("category: ", style="dim")
+        t.append(category_words(e.get("category")))
+        t.append("   default severity: ", style="dim")
+        t.append(f"{e.get('severity')}\n\n")
+        t.append(" ".join(str(e.get("summary", "")).split()) + "\n\n")
+        for label, key in (("Why it happens", "why"), ("Remedy", "remedy")):
+            body = str(e.get(key) or "").strip()
+            if body:
+                t.append(f"{label}:\n", style="bold")
+                t.append(_indent(body) + "\n\n")
+        if e.get("signals"):
+            t.append("What edgedoctor looks at:\n", style="bold")
+            t.append("\n".join(f"  - {s}" for s in e["signals"]) + "\n\n")
+        if e.get("playbooks"):
+            t.append("Playbooks: ", style="bold")
+            t.append(", ".join(e["playbooks"]) + "\n\n", style="cyan")
+        if e.get("references"):
+            t.append("References:\n", style="bold")
+            t.append("\n".join(f"  - {r}" for r in e["references"]) + "\n")
+        return t
+
+
+def _indent(text: str, pad: str = "  ") -> str:
+    return "\n".join(pad + line for line in text.splitlines())

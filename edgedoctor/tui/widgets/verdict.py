@@ -1,0 +1,45 @@
+"""The verdict and root cause, stated plainly at the top."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from edgedoctor.model import Diagnosis
+from edgedoctor.tui.present import VERDICT_STYLE, category_words
+
+
+class VerdictBanner(Static):
+    def idle(self, text: str) -> None:
+        self.set_class(False, "-error")
+        self.update(Text(text, style="dim"))
+
+    def running(self, host: str, what: str) -> None:
+        self.set_class(False, "-error")
+        self.update(Text.assemble(("checking ", "dim"), (host, "bold"), (f": {what}", "dim")))
+
+    def error(self, host: str | None, message: str) -> None:
+        self.set_class(True, "-error")
+        head = f"Could not check {host}: " if host else ""
+        self.update(Text.assemble(("ERROR ", "bold red"), head, message))
+
+    def show(self, d: Diagnosis, probing: bool) -> None:
+        self.set_class(False, "-error")
+        t = Text()
+        t.append(d.verdict.upper(), style=VERDICT_STYLE[d.verdict])
+        if d.root_cause:
+            t.append("  root cause: ", style="dim")
+            t.append(d.root_cause["code"], style="bold")
+            t.append(f" — {d.root_cause.get('title') or ''}\n")
+            t.append("category: ", style="dim")
+            t.append(category_words(d.category) + "\n")
+            t.append(str(d.root_cause.get("summary") or ""))
+        elif d.verdict == "unknown":
+            t.append("  the state could not be established\n", style="bold")
+            t.append("; ".join(d.unknown_reasons[:3]))
+        else:
+            passed = sum(1 for n in d.tree if n.status == "pass")
+            t.append(f"  {d.host} works end to end as far as it was checked ({passed} checks passed)")
+        if probing:
+            t.append("\nprobing DNS, TLS and HTTP from here… the tree updates when they finish", style="dim italic")
+        self.update(t)
