@@ -1,0 +1,387 @@
+"""`edgedoctor fix PLAYBOOK HOST`: show the plan, dry-run it, and change the cluster
+only with --apply and a confirmation (typed y, or --yes for scripts).
+
+Exit codes: 0 plan shown (or changes applied and the diagnosis is ok), 1 applied but
+still warning, 2 applied but still critical, 3 bad input, refused or failed.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+import textwrap
+from typing import Any
+
+from edgedoctor.remedy.changes import describe_change
+from edgedoctor.remedy.plan import Plan, PlaybookError, StepPlan, StepResult
+
+EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_REFUSED = 0, 1, 2, 3
+TOKEN_FILE_ENV = "EDGEDOCTOR_TOKEN_FILE"
+
+
+def _err(msg: str) -> int:
+    print(f"edgedoctor: {msg}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def _indent(text: str, prefix: str) -> str:
+    return textwrap.indent(text.rstrip("\n"), prefix)
+
+
+def render_plan(plan: Plan, diagnosis: Any = None) -> str:
+    lines = [f"Playbook {plan.playbook_id}: {plan.title}", f"Host: {plan.host}"]
+    if diagnosis is not None:
+        rc = diagnosis.root_cause or {}
+        lines.append(f"Diagnosis: {diagnosis.verdict}" + (f", root cause {rc.get('code')}: {rc.get('summary')}" if rc else ""))
+    if plan.summary:
+        lines.append(_indent(textwrap.fill(plan.summary, 100), "  "))
+    if plan.read_only:
+        lines.append("Mode: read-only evidence (snapshot or replay): the plan is shown, no change is made")
+    if plan.preconditions:
+        lines.append("Preconditions:")
+        lines += [f"  - {p}" for p in plan.preconditions]
+    if plan.notes:
+        lines.append("Notes:")
+        lines += [_indent(textwrap.fill(n, 98), "    ").replace("    ", "  - ", 1) for n in plan.notes]
+    for i, s in enumerate(plan.steps, 1):
+        lines.append("")
+        lines.append(f"{i}. [{s.kind}] {s.id}: {s.title}")
+        if s.reads:
+            for r in s.reads:
+                ref = f"{r.get('kind')} {r.get('namespace') + '/' if r.get('namespace') else ''}{r.get('name') or '(all)'}"
+                lines.append(f"   reads:   {ref}: {', '.join(r.get('fields') or [])}")
+        if s.change:
+            lines.append(f"   changes: {describe_change(s.change)}")
+            if s.change.get("body") is not None and s.change.get("op") != "manual":
+                body = json.dumps(s.change["body"], separators=(",", ":"))
+                lines.append(f"   body:    {body if len(body) <= 400 else body[:397] + '...'}")
+        elif s.target and not s.reads:
+            lines.append(f"   target:  {s.target}")
+        if s.choice:
+            lines.append(f"   option:  {s.option} of choice {s.choice}" + (" (recommended)" if s.recommended else " (alternative)"))
+        if s.command:
+            cmd = s.command.splitlines()
+            lines.append(f"   command: {cmd[0]}")
+            lines += [f"            {c}" for c in cmd[1:]]
+        if s.gitops:
+            lines.append(_indent(textwrap.fill(f"GitOps:  {s.gitops}", 97, subsequent_indent="         "), "   "))
+        if s.git_snippet:
+            lines.append("   commit:")
+            lines.append(_indent(s.git_snippet, "     | "))
+        if s.secret_input:
+            lines.append(f"   input:   {s.secret_input} (from a file or a hidden prompt; never shown or logged)")
+        if s.precondition:
+            lines.append(f"   requires: {s.precondition}")
+        if s.verify:
+            lines.append(f"   verify:  {s.verify}")
+        if s.satisfied:
+            lines.append(f"   already done: {s.satisfied}")
+        elif s.blocked:
+            lines.append(f"   not run here: {s.blocked}")
+        if s.explain:
+            lines.append(_indent(textwrap.fill(" ".join(s.explain.split()), 94), "     "))
+    return "\n".join(lines) + "\n"
+
+
+def render_list() -> str:
+    from edgedoctor.remedy.plan import available_playbooks
+
+    rows = available_playbooks()
+    width = max(len(r["id"]) for r in rows)
+    out = [f"{r['id']:<{width}}  {r['title']}\n{'':<{width}}  fixes: {', '.join(r['fixes'])}" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- input
+
+
+def _is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _confirm(question: str) -> bool:
+    sys.stdout.write(f"{question} [y/N] ")
+    sys.stdout.flush()
+    line = sys.stdin.readline()
+    if not line.endswith("\n"):
+        sys.stdout.write("\n")
+    return line.strip().lower() in ("y", "yes")
+
+
+def _token_provider(args: Any):
+    path = getattr(args, "token_file", None) or os.environ.get(TOKEN_FILE_ENV)
+
+    def provide(step: StepPlan) -> str | None:
+        if path:
+            try:
+                with open(os.path.expanduser(path), encoding="utf-8") as f:
+                    raw = f.read()
+            except (OSError, UnicodeDecodeError) as e:
+                # Only the path and the reason: never the content.
+                print(f"edgedoctor: cannot read the token file {path}: {getattr(e, 'strerror', None) or type(e).__name__}",
+                      file=sys.stderr)
+                return None
+            value = raw.strip()
+            if not value or any(ch.isspace() for ch in value):
+                print(f"edgedoctor: the token file {path} must hold one token on one line", file=sys.stderr)
+                return None
+            return value
+        if _is_terminal():
+            value = getpass.getpass(f"{step.secret_input or 'secret value'} (input hidden): ").strip()
+            return value or None
+        print(f"edgedoctor: {step.id} needs {step.secret_input or 'a secret value'}: put it in a file and set "
+              f"{TOKEN_FILE_ENV}=PATH, or run on a terminal for a hidden prompt", file=sys.stderr)
+        return None
+
+    return provide
+
+
+# ---------------------------------------------------------------- the command
+
+
+def run_fix(args: Any) -> int:
+    from edgedoctor.remedy.plan import UnknownPlaybook, load_playbook
+
+    if getattr(args, "list", False):
+        sys.stdout.write(render_list())
+        return EXIT_OK
+    if not getattr(args, "playbook", None):
+        return _err("give a playbook and a host: edgedoctor fix PLAYBOOK HOST (`edgedoctor fix --list` lists them)")
+    try:
+        load_playbook(args.playbook)
+    except UnknownPlaybook as e:
+        return _err(str(e))
+    if not getattr(args, "host", None):
+        return _err(f"give the HOST that playbook {args.playbook} is for: edgedoctor fix {args.playbook} HOST")
+    try:
+        return _run(args)
+    except PlaybookError as e:
+        return _err(str(e))
+
+
+def _run(args: Any) -> int:
+    from edgedoctor.cli import UsageError, _host, _options
+    from edgedoctor.collect import EvidenceError, gather
+    from edgedoctor.diagnosis.engine import diagnose
+    from edgedoctor.remedy.plan import build_plan
+
+    try:
+        host = _host(args.host)
+        opts = _options(args, host)
+    except UsageError as e:
+        return _err(str(e))
+    read_only = bool(opts.snapshots or opts.replay)
+    try:
+        ev = gather(opts)
+    except EvidenceError as e:
+        return _err(str(e))
+    before = diagnose(ev)
+    plan = build_plan(args.playbook, ev, before, read_only=read_only)
+    sys.stdout.write(render_plan(plan, before))
+    apply = bool(getattr(args, "apply", False))
+    yes = bool(getattr(args, "yes", False))
+    if read_only:
+        return _read_only(plan, args, apply)
+    return _live(plan, args, opts, ev, before, apply=apply, yes=yes)
+
+
+def _read_only(plan: Plan, args: Any, apply: bool) -> int:
+    from edgedoctor.remedy.executor import Executor
+
+    _out("")
+    # A refusal is an attempt worth auditing only when a change was asked for.
+    ex = Executor(None, audit_log=(getattr(args, "audit_log", None) or _default_audit()) if apply else None,
+                  read_only=True, playbook_id=plan.playbook_id, host=plan.host)
+    for s in plan.change_steps:
+        if s.satisfied:
+            _out(f"{s.id}: nothing to change: {s.satisfied}")
+            continue
+        r = ex.dry_run(s) if apply else None
+        _out(f"{s.id}: refused: read-only evidence (snapshot or replay): {describe_change(s.change) or s.title} is not made"
+             if r is None else f"{s.id}: {r.message}")
+    if apply:
+        print("edgedoctor: refused: --apply needs a live cluster; nothing was changed", file=sys.stderr)
+        return EXIT_REFUSED
+    _out("No change was made (read-only evidence). Run against the live cluster for a dry run.")
+    return EXIT_OK
+
+
+def _default_audit() -> str:
+    from edgedoctor.remedy.audit import DEFAULT_AUDIT_LOG
+
+    return DEFAULT_AUDIT_LOG
+
+
+def _verdict_line(d: Any) -> str:
+    rc = d.root_cause or {}
+    return f"{d.verdict}" + (f" {rc.get('code')}" if rc else "")
+
+
+def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool, yes: bool) -> int:
+    from edgedoctor.collect import EvidenceError, gather
+    from edgedoctor.diagnosis.engine import diagnose
+    from edgedoctor.kube.config import LiveConfigError
+    from edgedoctor.kube.writer import ClusterWriter
+    from edgedoctor.remedy.audit import AuditError
+    from edgedoctor.remedy.executor import Executor
+
+    def rediagnose() -> Any:
+        return diagnose(gather(opts))
+
+    try:
+        writer = ClusterWriter.from_config(opts.kubeconfig, opts.context, timeout=min(opts.timeout, 15.0))
+    except LiveConfigError as e:
+        return _err(str(e))
+    with writer:
+        ex = Executor(writer, audit_log=getattr(args, "audit_log", None) or _default_audit(), read_only=False,
+                      evidence=ev, playbook_id=plan.playbook_id, host=plan.host,
+                      secret_provider=_token_provider(args), rediagnose=None,
+                      context=ev.source.get("context"))
+        try:
+            ex.audit.check()
+        except AuditError as e:
+            return _err(f"{e}: no change is made without an audit log")
+        _out("")
+        _out("Reads (live):")
+        for s in plan.steps:
+            if s.kind == "read" and s.check != "rediagnose":
+                r = ex.run_read(s)
+                _out(f"  {s.id}: {r.message}")
+        _out("")
+        _out("Dry run (access review, then the API server's dry run; nothing is changed):")
+        pre: dict[str, StepResult] = {}
+        for s in plan.change_steps:
+            r = ex.dry_run(s)
+            pre[s.id] = r
+            _out(f"  {s.id}: [{r.outcome}] {r.message}")
+        considered = _considered(plan, yes)
+        bad = [s for s in considered if pre[s.id].outcome in ("denied", "failed", "blocked", "refused")]
+        if not apply:
+            _out("")
+            if yes:
+                _out("--yes confirms changes only together with --apply.")
+            hard = [s for s in considered if pre[s.id].outcome in ("denied", "failed")]
+            if hard:
+                _out(f"No change was made. {len(hard)} step(s) would be refused: " + ", ".join(s.id for s in hard) + ".")
+                return EXIT_REFUSED
+            if all(pre[s.id].outcome == "unchanged" for s in considered):
+                _out("Nothing to change: every step is already in place.")
+            else:
+                _out(f"Dry run only: nothing was changed. To make the changes: edgedoctor fix {plan.playbook_id} {plan.host} --apply")
+            return EXIT_OK
+        fatal = _fatal(plan, considered, bad, pre, yes)
+        if fatal:
+            for s in considered:
+                if pre[s.id].outcome not in ("unchanged",):
+                    ex.record(s, "refused", f"not applied: {'; '.join(f'{b.id}: {pre[b.id].message}' for b in fatal)}")
+            return _err("no change was made: " + "; ".join(f"{b.id}: {pre[b.id].message}" for b in fatal))
+        todo = [s for s in considered if pre[s.id].outcome == "ok"]
+        if not todo:
+            _out("")
+            _out("Nothing to change: every step is already in place.")
+            return EXIT_OK
+        if not yes and not _is_terminal():
+            for s in todo:
+                ex.record(s, "refused", "no terminal to confirm on and no --yes: not applied")
+            return _err("no terminal to confirm the changes on, and no --yes: nothing was changed")
+        return _apply_loop(plan, ex, todo, pre, before, yes, rediagnose, EvidenceError)
+
+
+def _considered(plan: Plan, yes: bool) -> list[StepPlan]:
+    """The change steps that may run: with --yes, only the recommended option of a choice."""
+    out = []
+    for s in plan.change_steps:
+        if s.optional and yes:
+            continue
+        if s.choice and yes and not s.recommended:
+            continue
+        out.append(s)
+    return out
+
+
+def _fatal(plan: Plan, considered: list[StepPlan], bad: list[StepPlan], pre: dict[str, StepResult], yes: bool) -> list[StepPlan]:
+    fatal = [s for s in bad if not s.choice and not s.optional]
+    groups: dict[str, dict[str, bool]] = {}
+    for s in considered:
+        if s.choice:
+            ok = pre[s.id].outcome in ("ok", "unchanged")
+            g = groups.setdefault(s.choice, {})
+            g[str(s.option)] = g.get(str(s.option), True) and ok
+    for name, options in groups.items():
+        if not any(options.values()):
+            fatal += [s for s in bad if s.choice == name]
+    return fatal
+
+
+def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepResult], before: Any, yes: bool,
+                rediagnose: Any, evidence_error: type[Exception]) -> int:
+    chosen: dict[str, str] = {}
+    declined: dict[str, set[str]] = {}
+    unavailable: dict[str, set[str]] = {}
+    for s in plan.change_steps:
+        if s.choice and pre.get(s.id) and pre[s.id].outcome not in ("ok", "unchanged"):
+            unavailable.setdefault(s.choice, set()).add(str(s.option))
+    applied = 0
+    current = before
+    _out("")
+    _out("Changes:")
+    for s in todo:
+        if s.choice:
+            if s.choice in chosen and chosen[s.choice] != s.option:
+                _out(f"  {s.id}: skipped: option {chosen[s.choice]} of {s.choice} was applied")
+                continue
+            if str(s.option) in declined.get(s.choice, set()) | unavailable.get(s.choice, set()):
+                _out(f"  {s.id}: skipped: option {s.option} of {s.choice} was declined or cannot run")
+                continue
+        if not yes:
+            label = f" (option {s.option}{', recommended' if s.recommended else ''})" if s.choice else ""
+            if not _confirm(f"Apply {s.id}{label}: {describe_change(s.change)}?"):
+                ex.record(s, "declined", "declined at the prompt: not applied")
+                _out(f"  {s.id}: declined: not applied")
+                if s.choice:
+                    declined.setdefault(s.choice, set()).add(str(s.option))
+                continue
+        r = ex.apply(s)
+        _out(f"  {s.id}: [{r.outcome}] {r.message}")
+        if not r.ok:
+            _out("  stopped: the later steps depend on this one")
+            return EXIT_REFUSED
+        if r.outcome != "ok":
+            continue
+        applied += 1
+        if s.choice:
+            chosen[s.choice] = str(s.option)
+        v = ex.verify(s)
+        if v is not None:
+            _out(f"  {s.id}: verify: {v.message}")
+        try:
+            after = rediagnose()
+        except evidence_error as e:
+            _out(f"  re-diagnosis failed: {e}")
+            return EXIT_REFUSED
+        helped = _verdict_line(after) != _verdict_line(current)
+        _out(f"  diagnosis: {_verdict_line(current)} -> {_verdict_line(after)}"
+             + ("" if helped else " (no change yet: controllers may need a minute; re-run `edgedoctor check`)"))
+        current = after
+        if after.verdict == "ok":
+            rest = [t.id for t in todo[todo.index(s) + 1:]]
+            if rest:
+                _out(f"  the diagnosis is ok now: not running {', '.join(rest)}")
+            break
+    if not applied:
+        _out("No change was made.")
+        return EXIT_OK
+    return {"ok": EXIT_OK, "warning": EXIT_WARNING, "critical": EXIT_CRITICAL}.get(current.verdict, EXIT_REFUSED)
