@@ -9,7 +9,10 @@ A recording already holds its probes: it has one phase only.
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 from edgedoctor.collect import CheckOptions, EvidenceError
 from edgedoctor.evidence import Evidence
@@ -77,19 +80,18 @@ class Checker:
 
     def read_cluster(self, host: str) -> Evidence:
         """The cluster evidence (or the whole recording); raises EvidenceError."""
-        return _gather(replace(self.base, host=host, offline=True) if self.kind != "replay" else self.options(host))
+        if self.kind == "replay":
+            return _gather(self.options(host))
+        return _gather(replace(self.base, host=host, offline=True))
 
-    def probe(self, ev: Evidence) -> Evidence:
+    def begin_probes(self, host: str) -> ProbeRun | None:
+        """Start the host's own probes now, to run while the cluster is read (as gather does)."""
+        return ProbeRun(self.options(host)) if self.will_probe else None
+
+    def probe(self, ev: Evidence, run: ProbeRun | None = None) -> Evidence:
         """Adds the DNS/TLS/HTTP probes to `ev` exactly as `collect.gather` does."""
-        from edgedoctor import collect
-
-        opts = self.options(ev.host)
-        args = collect.validate_probe_args(opts)
-        # collect has no public "probe this evidence" entry point; _probe is the
-        # piece gather() itself calls after reading the cluster.
-        collect._probe(ev, opts, args)
-        ev.options["offline"] = False
-        return ev
+        run = run or ProbeRun(self.options(ev.host))
+        return run.finish(ev)
 
     def diagnose(self, ev: Evidence) -> Diagnosis:
         from edgedoctor.diagnosis.engine import diagnose
@@ -97,10 +99,8 @@ class Checker:
         return diagnose(ev)
 
     def full(self, host: str) -> tuple[Evidence, Diagnosis]:
-        """Both phases at once, for re-checks after a walkthrough step."""
-        ev = self.read_cluster(host)
-        if self.will_probe:
-            ev = self.probe(ev)
+        """Both phases at once, as `edgedoctor check` runs them (re-checks after a step)."""
+        ev = _gather(self.options(host))
         return ev, self.diagnose(ev)
 
     # -- switching
@@ -108,6 +108,49 @@ class Checker:
     def switch_context(self, name: str) -> None:
         """Read live from another kubeconfig context from now on."""
         self.base = replace(self.base, context=name, snapshots=[], replay=None)
+
+
+class ProbeRun:
+    """The probes of one check, split around the cluster read like `collect.gather`.
+
+    collect has no public "probe this evidence" entry point; this calls the pieces
+    gather() itself uses (_plan, _run, _complete_probes) and, should they change,
+    falls back to a second gather() with probes and takes its DNS/TLS/HTTP part.
+    """
+
+    def __init__(self, opts: CheckOptions) -> None:
+        from edgedoctor import collect
+
+        self.opts = opts
+        self.args = collect.validate_probe_args(opts)
+        self.started = time.monotonic()
+        self._pool: ThreadPoolExecutor | None = None
+        self._early: Future[Any] | None = None
+        plan, run = getattr(collect, "_plan", None), getattr(collect, "_run", None)
+        if plan is not None and run is not None and hasattr(collect, "_complete_probes"):
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgedoctor-tui-probes")
+            self._early = self._pool.submit(run, plan(opts, self.args, opts.timeout))
+
+    def finish(self, ev: Evidence) -> Evidence:
+        from edgedoctor import collect
+
+        if self._early is None or self._pool is None:
+            full = _gather(replace(self.opts, offline=False))
+            ev.dns, ev.tls, ev.http = full.dns, full.tls, full.http
+            ev.options.update({k: v for k, v in full.options.items() if k != "ca_bundle_pem"})
+        else:
+            try:
+                early = self._early.result()
+            finally:
+                self._pool.shutdown(wait=False)
+            left = max(1.0, self.opts.timeout - (time.monotonic() - self.started))
+            collect._complete_probes(ev, self.opts, self.args, early, left)
+        ev.options["offline"] = False
+        return ev
+
+    def cancel(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _gather(opts: CheckOptions) -> Evidence:

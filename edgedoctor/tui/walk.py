@@ -1,12 +1,12 @@
-"""The walkthrough's link to `edgedoctor.remedy` (playbook-api.md), without textual.
+"""The walkthrough's link to `edgedoctor.remedy` (docs/playbook-api.md), without textual.
 
-The screen only shows a Plan and calls an Executor; everything about what a step
-does, whether it may run and how it is audited lives in edgedoctor.remedy.
+The screen only shows a Plan and calls an Executor; what a step does, whether it
+may run, and how it is audited all live in edgedoctor.remedy.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from edgedoctor.evidence import Evidence
@@ -34,36 +34,78 @@ def _remedy():
     return remedy
 
 
-def plan_walkthrough(playbook_id: str, ev: Evidence, diagnosis: Diagnosis) -> Any:
-    return _remedy().build_plan(playbook_id, ev, diagnosis)
+def plan_walkthrough(playbook_id: str, ev: Evidence, diagnosis: Diagnosis, read_only: bool) -> Any:
+    """The plan; raises with a one-line message (unknown playbook, does not apply, ...)."""
+    remedy = _remedy()
+    try:
+        return remedy.build_plan(playbook_id, ev, diagnosis, read_only=read_only)
+    except TypeError:  # an older build_plan without the read_only keyword
+        plan = remedy.build_plan(playbook_id, ev, diagnosis)
+        plan.read_only = plan.read_only or read_only
+        return plan
 
 
 def available_playbooks() -> list[dict[str, Any]]:
     try:
         return list(_remedy().available_playbooks())
-    except PlaybooksUnavailable:
+    except Exception:  # no remedy, or a broken playbook file: the palette just lists fewer
         return []
 
 
+def describe_change(change: dict[str, Any] | None) -> str:
+    try:
+        from edgedoctor.remedy.changes import describe_change as describe
+    except ImportError:
+        describe = None
+    if describe is not None:
+        try:
+            return describe(change)
+        except Exception:  # a change shape the describer does not know: show the raw fields
+            pass
+    if not change:
+        return ""
+    ns = change.get("namespace")
+    return f"{change.get('op')} {change.get('kind')} {ns + '/' if ns else ''}{change.get('name')}"
+
+
 def audit_log_path() -> str:
-    """Changes made from the TUI are logged next to the host history."""
-    from edgedoctor.tui.history import default_path
+    """The same audit log `edgedoctor fix` writes to."""
+    try:
+        from edgedoctor.remedy.audit import DEFAULT_AUDIT_LOG
+    except ImportError:
+        return "edgedoctor-audit.log"
+    return DEFAULT_AUDIT_LOG
 
-    return str(default_path().with_name("audit.log"))
 
-
-def make_executor(checker: Checker, plan: Any) -> ExecutorLike:
+def make_executor(
+    checker: Checker,
+    plan: Any,
+    ev: Evidence,
+    rediagnose: Callable[[], Diagnosis],
+    secret_provider: Callable[[Any], str | None] | None = None,
+) -> ExecutorLike:
     """An Executor for this session: no writer at all on a replay or snapshot.
 
     Blocking (the live writer loads the kubernetes client): call from a worker.
+    Raises with a one-line message when the cluster or the audit log is unusable.
     """
     remedy = _remedy()
-    read_only = bool(getattr(plan, "read_only", True)) or checker.read_only
-    if read_only:
-        return remedy.Executor(None, audit_log=None, read_only=True)
+    common = {"evidence": ev, "playbook_id": plan.playbook_id, "host": plan.host, "rediagnose": rediagnose}
+    if bool(getattr(plan, "read_only", True)) or checker.read_only:
+        return remedy.Executor(None, audit_log=None, read_only=True, **common)
     from edgedoctor.kube.writer import ClusterWriter
 
-    writer = ClusterWriter.from_config(checker.base.kubeconfig, checker.base.context)
-    path = audit_log_path()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    return remedy.Executor(writer, audit_log=path, read_only=False)
+    opts = checker.base
+    writer = ClusterWriter.from_config(opts.kubeconfig, opts.context, timeout=min(opts.timeout, 15.0))
+    ex = remedy.Executor(
+        writer,
+        audit_log=audit_log_path(),
+        read_only=False,
+        secret_provider=secret_provider,
+        context=ev.source.get("context") or ev.cluster.context,
+        **common,
+    )
+    audit = getattr(ex, "audit", None)
+    if audit is not None and hasattr(audit, "check"):
+        audit.check()  # no change is made without an audit log
+    return ex

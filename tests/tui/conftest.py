@@ -106,7 +106,10 @@ class SlowProbes(Checker):
         self.release = threading.Event()
         self.probed: list[str] = []
 
-    def probe(self, ev: Evidence) -> Evidence:
+    def begin_probes(self, host: str):
+        return None  # nothing starts early: the test decides when the probes finish
+
+    def probe(self, ev: Evidence, run=None) -> Evidence:
         assert self.release.wait(30), "the test never released the probes"
         self.probed.append(ev.host)
         ev.options["offline"] = False  # no network in tests: the probes find nothing new
@@ -193,3 +196,33 @@ def fake_plan(host: str, read_only: bool) -> FakePlan:
             ),
         ],
     )
+
+
+class FakeLive(Checker):
+    """Reports itself as live, but reads snapshot files: before a change, and after it.
+
+    No cluster is touched; the walkthrough's re-check reads `after`.
+    """
+
+    def __init__(self, before: str, after: str) -> None:
+        super().__init__(CheckOptions(host="", offline=True, now=NOW, context="prod-eu"))
+        self.before, self.after = before, after
+        self.rechecks = 0
+
+    @property
+    def kind(self) -> str:
+        return "live"
+
+    def _read(self, host: str, path: str) -> Evidence:
+        cluster = load_snapshot([path])
+        cluster.context, cluster.cluster = "prod-eu", "prod-eu-1"
+        return Evidence(host=host, now=NOW, source={"kind": "live", "context": "prod-eu"}, cluster=cluster,
+                        options={"offline": True})
+
+    def read_cluster(self, host: str) -> Evidence:
+        return self._read(host, self.before)
+
+    def full(self, host: str):
+        self.rechecks += 1
+        ev = self._read(host, self.after)
+        return ev, self.diagnose(ev)

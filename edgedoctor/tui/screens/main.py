@@ -106,23 +106,28 @@ class MainScreen(Screen):
     def run_check(self, host: str, generation: int) -> None:
         worker = get_current_worker()
         checker = self.checker
+        run = None
         try:
+            # The host's own probes need nothing from the cluster: they start first.
+            run = checker.begin_probes(host)
             ev = checker.read_cluster(host)
             d = checker.diagnose(ev)
         except EvidenceError as e:
-            self.post_message(CheckFailed(generation, str(e)))
+            self._fail(generation, str(e), run)
             return
         except Exception as e:  # never a dead worker: say what broke
-            self.post_message(CheckFailed(generation, f"internal error: {type(e).__name__}: {e}"))
+            self._fail(generation, f"internal error: {type(e).__name__}: {e}", run)
             return
         probing = checker.will_probe
         self.post_message(ClusterRead(generation, ev, d, probing))
         if not probing or worker.is_cancelled:
+            if run is not None:
+                run.cancel()
             return
         # The screen keeps showing `ev`; the probes fill a copy.
         ev2 = dataclasses.replace(ev, options=dict(ev.options))
         try:
-            ev2 = checker.probe(ev2)
+            ev2 = checker.probe(ev2, run)
             d2 = checker.diagnose(ev2)
         except EvidenceError as e:
             self.post_message(CheckFailed(generation, f"probes: {e}"))
@@ -132,6 +137,11 @@ class MainScreen(Screen):
             return
         if not worker.is_cancelled:
             self.post_message(ProbesDone(generation, ev2, d2))
+
+    def _fail(self, generation: int, message: str, run) -> None:
+        if run is not None:
+            run.cancel()
+        self.post_message(CheckFailed(generation, message))
 
     @on(ClusterRead)
     def _cluster_read(self, msg: ClusterRead) -> None:
@@ -349,7 +359,7 @@ class MainScreen(Screen):
         from edgedoctor.tui.walk import plan_walkthrough
 
         try:
-            plan = plan_walkthrough(playbook_id, self.ev, self.diagnosis)
+            plan = plan_walkthrough(playbook_id, self.ev, self.diagnosis, read_only=self.checker.read_only)
         except Exception as e:  # no remedy package, unknown playbook, bad data
             self.notify(str(e) or type(e).__name__, title=f"cannot open {playbook_id}", severity="error")
             return

@@ -95,3 +95,33 @@ class PickPlaybook(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class AskSecret(ModalScreen[str | None]):
+    """A value a change needs at apply time (an API token): typed hidden, never kept."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="secret-box", classes="modal-box"):
+            yield Label(f"This change needs {self.what}", classes="modal-title")
+            yield Input(password=True, placeholder="typed value is hidden; Enter applies, Esc cancels", id="secret")
+            yield Label("The value goes to the API server only; it is not stored, logged or shown.", classes="dim")
+
+    def on_mount(self) -> None:
+        box = self.query_one(Input)
+        box.cursor_blink = False
+        box.focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        value = event.value
+        event.input.value = ""
+        self.dismiss(value or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

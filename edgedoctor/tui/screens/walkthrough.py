@@ -3,7 +3,8 @@
 For every step: what it reads or changes, the equivalent command, the read or
 dry-run result; for a change, a confirmation (default No), then the re-check and
 its effect on the root cause before the next step. On a replay or snapshot the
-plan is read-only: it shows what it would do and changes nothing.
+plan is read-only: it shows what it would do and changes nothing. What a step
+does and whether it may run is decided by edgedoctor.remedy, not here.
 """
 
 from __future__ import annotations
@@ -27,18 +28,24 @@ from edgedoctor.model import Diagnosis
 from edgedoctor.tui.messages import DiagnosisChanged, Rechecked, StepOutcome
 from edgedoctor.tui.present import root_label, short, yaml_block
 from edgedoctor.tui.session import Checker
+from edgedoctor.tui.walk import audit_log_path, describe_change
 
 READ_ONLY_NOTE = (
     "READ-ONLY ({kind}): this walkthrough shows what each step would read and change, "
     "and changes nothing."
 )
+GOOD_OUTCOMES = ("ok", "unchanged", "")
+
+
+def _outcome(r: Any) -> str:
+    return str(getattr(r, "outcome", "") or ("ok" if r.ok else "failed"))
 
 
 class WalkthroughScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("n", "next", "Next step"),
-        Binding("b", "previous", "Previous", show=False),
+        Binding("b", "previous", "Previous"),
         Binding("a", "apply", "Apply…"),
         Binding("r", "rerun", "Run again"),
         Binding("c", "copy", "Copy cmd"),
@@ -61,9 +68,11 @@ class WalkthroughScreen(Screen):
         self.code = code
         self.index = 0
         self.state: dict[int, dict[str, Any]] = {}
+        self.chosen: dict[str, str] = {}  # choice -> the option applied
         self._executor_factory = executor_factory
         self._executor: Any = None
         self._executor_lock = threading.Lock()
+        self._secret: str | None = None  # only between "apply" and the executor asking for it
 
     @property
     def read_only(self) -> bool:
@@ -93,6 +102,36 @@ class WalkthroughScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._title()
+        ro = self.query_one("#walk-readonly", Static)
+        if self.read_only:
+            ro.update(Text(READ_ONLY_NOTE.format(kind=self.checker.kind), style="bold yellow"))
+        else:
+            ro.update(Text.assemble(
+                ("LIVE: ", "bold"),
+                "reads and dry runs go to the cluster; a change runs only after you answer Yes. ",
+                (f"Changes are logged to {audit_log_path()}.", "dim"),
+            ))
+        lines = []
+        summary = str(getattr(self.plan, "summary", "") or "")
+        if summary:
+            lines.append(summary)
+        lines += [f"precondition: {p}" for p in getattr(self.plan, "preconditions", []) or []]
+        lines += [f"note: {n}" for n in getattr(self.plan, "notes", []) or []]
+        notes = self.query_one("#walk-notes", Static)
+        notes.update(Text("\n".join(lines), style="italic"))
+        notes.display = bool(lines)
+        self._steps_list()
+        ol = self.query_one("#walk-steps", OptionList)
+        ol.focus()
+        if self.plan.steps:
+            ol.highlighted = 0
+            self._enter(0)
+        else:
+            self.query_one("#walk-step", Static).update(Text("this playbook has no step for this host", style="dim"))
+            self._buttons()
+
+    def _title(self) -> None:
         t = Text()
         t.append("Playbook: ", style="dim")
         t.append(str(self.plan.title), style="bold")
@@ -103,38 +142,36 @@ class WalkthroughScreen(Screen):
         t.append("\nroot cause now: ", style="dim")
         t.append(root_label(self.diagnosis))
         self.query_one("#walk-title", Static).update(t)
-        ro = self.query_one("#walk-readonly", Static)
-        if self.read_only:
-            ro.update(Text(READ_ONLY_NOTE.format(kind=self.checker.kind), style="bold yellow"))
-        else:
-            ro.update(Text("LIVE: reads and dry runs go to the cluster; a change runs only after you answer Yes.", style="bold"))
-        notes = [str(n) for n in getattr(self.plan, "notes", []) or []]
-        self.query_one("#walk-notes", Static).update(Text("\n".join(f"note: {n}" for n in notes), style="italic"))
-        self.query_one("#walk-notes").display = bool(notes)
-        self._steps_list()
-        if self.plan.steps:
-            self.query_one("#walk-steps", OptionList).highlighted = 0
-            self.query_one("#walk-steps", OptionList).focus()
-            self._enter(0)
-        else:
-            self.query_one("#walk-step", Static).update(Text("this playbook has no step for this host", style="dim"))
 
     # -- the step list
+
+    def _taken_by_other(self, step: Any) -> str | None:
+        choice = getattr(step, "choice", None)
+        if choice and choice in self.chosen and self.chosen[choice] != getattr(step, "option", None):
+            return f"option {self.chosen[choice]} of {choice} was applied"
+        return None
 
     def _mark(self, i: int) -> Text:
         st = self.state.get(i, {})
         step = self.plan.steps[i]
         if st.get("running"):
             return Text("… " + st["running"], style="italic cyan")
-        if st.get("applied") is not None:
-            return Text("✔ applied" if st["applied"].ok else "✘ change failed", style="green" if st["applied"].ok else "bold red")
+        applied = st.get("applied")
+        if applied is not None:
+            good = applied.ok and _outcome(applied) in GOOD_OUTCOMES
+            return Text(f"✔ {_outcome(applied)}" if good else f"✘ {_outcome(applied)}", style="green" if good else "bold red")
         if st.get("cancelled"):
-            return Text("– cancelled", style="yellow")
-        if step.blocked and step.kind == "change":
-            return Text("– would change" if self.read_only else "– blocked", style="dim")
+            return Text("– declined", style="yellow")
+        if self._taken_by_other(step):
+            return Text("– other option applied", style="dim")
+        if step.kind == "change" and getattr(step, "satisfied", None):
+            return Text("✔ in place", style="green")
+        if step.kind == "change" and step.blocked:
+            return Text("– would change" if self.read_only else "– not here", style="dim")
         r = st.get("result")
         if r is not None:
-            return Text("✔" if r.ok else "✘", style="green" if r.ok else "bold red")
+            good = r.ok
+            return Text(f"✔ {_outcome(r)}" if good else f"✘ {_outcome(r)}", style="green" if good else "bold red")
         if st.get("error"):
             return Text("✘ error", style="bold red")
         return Text("")
@@ -146,8 +183,10 @@ class WalkthroughScreen(Screen):
         for i, s in enumerate(self.plan.steps):
             t = Text()
             t.append(f"{i + 1}. ", style="bold")
-            t.append(f"{'reads  ' if s.kind == 'read' else 'changes'} ", style="cyan" if s.kind == "read" else "bold yellow")
+            t.append("reads   " if s.kind == "read" else "changes ", style="cyan" if s.kind == "read" else "bold yellow")
             t.append(str(s.title))
+            if getattr(s, "optional", False):
+                t.append(" (optional)", style="dim")
             t.append("  ")
             t.append_text(self._mark(i))
             ol.add_option(Option(t, id=f"step-{i}"))
@@ -161,21 +200,37 @@ class WalkthroughScreen(Screen):
 
     # -- one step
 
+    def _auto_action(self, step: Any) -> str | None:
+        """The step's own non-changing action: its read, or the dry run of its change."""
+        if step.kind == "read":
+            return None if step.blocked else "read"
+        if self.read_only or step.blocked or getattr(step, "satisfied", None) or self._taken_by_other(step):
+            return None
+        return "dry-run"
+
     def _enter(self, i: int) -> None:
         self.index = i
         st = self.state.setdefault(i, {})
-        step = self.step
-        if not st.get("result") and not st.get("running") and not st.get("error") and not step.blocked:
-            self._start(i, "read" if step.kind == "read" else "dry-run")
+        action = self._auto_action(self.step)
+        if action and not st.get("result") and not st.get("running") and not st.get("error"):
+            self._start(i, action)
         self._render_step()
 
     def _render_step(self) -> None:
+        if not self.plan.steps:
+            return
         step, i = self.step, self.index
         st = self.state.get(i, {})
         t = Text()
         t.append(f"Step {i + 1} of {len(self.plan.steps)} · ", style="dim")
-        t.append("reads (changes nothing)" if step.kind == "read" else "CHANGES the cluster", style="cyan" if step.kind == "read" else "bold yellow")
+        if step.kind == "read":
+            t.append("reads (changes nothing)", style="cyan")
+        else:
+            t.append("CHANGES the cluster", style="bold yellow")
         t.append(f"\n{step.title}\n\n", style="bold")
+        if getattr(step, "choice", None):
+            rec = ", recommended" if getattr(step, "recommended", False) else ""
+            t.append(f"option {step.option} of {step.choice}{rec}: apply at most one option\n", style="cyan")
         if step.explain:
             t.append(str(step.explain).strip() + "\n\n")
         if step.target:
@@ -186,14 +241,25 @@ class WalkthroughScreen(Screen):
             t.append(f"  $ {step.command}\n", style="bold")
         parts: list = [t]
         if step.change:
-            parts.append(Text("the exact change:", style="dim"))
-            parts.append(Text(_indent(yaml_block(step.change)) + "\n"))
+            parts.append(Text("would change: " if self.read_only else "the change: ", style="dim"))
+            parts.append(Text(describe_change(step.change) + "\n", style="bold"))
+            parts.append(Text(_indent(yaml_block(step.change)) + "\n", style="dim"))
+        if getattr(step, "secret_input", None):
+            parts.append(Text(f"asks for {step.secret_input} when applying; it is never stored or shown\n", style="yellow"))
         if step.verify:
             parts.append(Text(f"verified afterwards by: {step.verify}\n", style="dim"))
         if step.gitops:
             parts.append(Text(f"GitOps: {step.gitops}\n", style="bold yellow"))
+        if getattr(step, "git_snippet", None):
+            parts.append(Text("change this in Git instead:", style="dim"))
+            parts.append(Text(_indent(str(step.git_snippet).rstrip()) + "\n"))
+        if getattr(step, "satisfied", None):
+            parts.append(Text(f"nothing to change: {step.satisfied}\n", style="green"))
+        taken = self._taken_by_other(step)
+        if taken:
+            parts.append(Text(f"skipped: {taken}\n", style="dim"))
         if step.blocked:
-            label = "would change, but not here: " if self.read_only else "cannot run here: "
+            label = "not run here: " if not self.read_only else "read-only: "
             parts.append(Text(label + str(step.blocked) + "\n", style="yellow"))
         self.query_one("#walk-step", Static).update(Group(*parts))
         self.query_one("#walk-result", Static).update(self._result_text(st))
@@ -204,12 +270,13 @@ class WalkthroughScreen(Screen):
         t = Text()
         if st.get("running"):
             t.append(f"{st['running']}…\n", style="italic cyan")
-        for key, label in (("result", "dry run" if self.step.kind == "change" else "read"), ("applied", "change")):
+        labels = (("result", "dry run" if self.step.kind == "change" else "read"), ("applied", "change"), ("verified", "verify"))
+        for key, label in labels:
             r = st.get(key)
             if r is None:
                 continue
             t.append(f"{label}: ", style="bold")
-            t.append("ok  " if r.ok else "FAILED  ", style="green" if r.ok else "bold red")
+            t.append(f"[{_outcome(r)}] ", style="green" if r.ok else "bold red")
             t.append(f"{r.message}\n")
             details = getattr(r, "details", None) or {}
             if details:
@@ -218,7 +285,7 @@ class WalkthroughScreen(Screen):
             t.append("error: ", style="bold red")
             t.append(f"{st['error']}\n")
         if st.get("cancelled"):
-            t.append("cancelled: nothing was changed\n", style="yellow")
+            t.append("declined: nothing was changed\n", style="yellow")
         return t
 
     def _effect_text(self, step: Any, st: dict[str, Any]) -> Text:
@@ -231,7 +298,7 @@ class WalkthroughScreen(Screen):
             t.append("re-check: ", style="bold")
             t.append(f"root cause before: {root_label(before)}  →  after: {root_label(after)}\n")
             if root_label(before) == root_label(after):
-                t.append("the change did not move the root cause (yet)\n", style="yellow")
+                t.append("no change yet: controllers may need a minute; ctrl+r on the diagnosis runs it again\n", style="yellow")
             elif after is not None and after.verdict == "ok":
                 t.append(f"{after.host} works now\n", style="bold green")
         elif st.get("recheck_error"):
@@ -242,20 +309,29 @@ class WalkthroughScreen(Screen):
         return t
 
     def _can_apply(self) -> bool:
-        step = self.step if self.plan.steps else None
-        if step is None or step.kind != "change" or step.blocked or self.read_only or not step.change:
+        if not self.plan.steps:
+            return False
+        step = self.step
+        if step.kind != "change" or self.read_only or step.blocked or not step.change:
+            return False
+        if getattr(step, "satisfied", None) or self._taken_by_other(step):
             return False
         st = self.state.get(self.index, {})
         r = st.get("result")
-        return not st.get("running") and r is not None and r.ok and st.get("applied") is None
+        return not st.get("running") and r is not None and r.ok and _outcome(r) == "ok" and st.get("applied") is None
 
     def _buttons(self) -> None:
         self.query_one("#apply", Button).disabled = not self._can_apply()
         last = not self.plan.steps or self.index >= len(self.plan.steps) - 1
         self.query_one("#next", Button).disabled = last
-        self.query_one("#rerun", Button).disabled = not self.plan.steps or bool(self.step.blocked)
+        self.query_one("#rerun", Button).disabled = not self.plan.steps or self._auto_action(self.step) is None
 
-    # -- work
+    # -- work (thread workers; results come back as messages)
+
+    def _rediagnose(self) -> Diagnosis:
+        if self.checker.read_only:
+            return self.checker.diagnose(self.ev)
+        return self.checker.full(self.plan.host)[1]
 
     def _get_executor(self) -> Any:
         with self._executor_lock:
@@ -265,7 +341,9 @@ class WalkthroughScreen(Screen):
                 else:
                     from edgedoctor.tui.walk import make_executor
 
-                    self._executor = make_executor(self.checker, self.plan)
+                    self._executor = make_executor(
+                        self.checker, self.plan, self.ev, self._rediagnose, secret_provider=lambda step: self._secret
+                    )
             return self._executor
 
     def _start(self, i: int, action: str) -> None:
@@ -275,28 +353,55 @@ class WalkthroughScreen(Screen):
         self._steps_list()
         self._run(i, action, self.plan.steps[i])
 
-    @work(thread=True, exclusive=False, exit_on_error=False, group="step")
+    @work(thread=True, exit_on_error=False, group="step")
     def _run(self, i: int, action: str, step: Any) -> None:
         try:
             ex = self._get_executor()
-            fn = {"read": ex.run_read, "dry-run": ex.dry_run, "apply": ex.apply}[action]
-            result = fn(step)
+            if action == "read":
+                self.post_message(StepOutcome(i, "read", ex.run_read(step)))
+            elif action == "dry-run":
+                self.post_message(StepOutcome(i, "dry-run", ex.dry_run(step)))
+            else:
+                try:
+                    result = ex.apply(step)
+                finally:
+                    self._secret = None
+                self.post_message(StepOutcome(i, "apply", result))
+                verify = getattr(ex, "verify", None)
+                if result.ok and _outcome(result) == "ok" and verify is not None:
+                    v = verify(step)
+                    if v is not None:
+                        self.post_message(StepOutcome(i, "verify", v))
         except Exception as e:  # a cluster or remedy error is a line on screen
-            self.post_message(StepOutcome(i, "error", f"{type(e).__name__}: {e}" if not str(e) else str(e)))
-            return
-        self.post_message(StepOutcome(i, action, result))
+            self.post_message(StepOutcome(i, "error", str(e) or type(e).__name__))
+
+    @work(thread=True, exit_on_error=False, group="step")
+    def _record_declined(self, step: Any) -> None:
+        record = getattr(self._executor, "record", None)
+        if record is not None:
+            try:
+                record(step, "declined", "declined at the prompt: not applied")
+            except Exception as e:
+                self.post_message(StepOutcome(self.index, "error", f"audit: {e}"))
 
     @on(StepOutcome)
-    def _outcome(self, msg: StepOutcome) -> None:
+    def _outcome_msg(self, msg: StepOutcome) -> None:
         st = self.state.setdefault(msg.index, {})
         st.pop("running", None)
         if msg.action == "error":
             st["error"] = short(msg.result, 400)
         elif msg.action == "apply":
             st["applied"] = msg.result
-            if msg.result.ok:
+            step = self.plan.steps[msg.index]
+            if msg.result.ok and _outcome(msg.result) == "ok":
+                if getattr(step, "choice", None):
+                    self.chosen[step.choice] = str(step.option)
                 st["running"] = "re-checking"
-                self._recheck(msg.index, self.diagnosis)
+                self._recheck(msg.index)
+        elif msg.action == "verify":
+            st["verified"] = msg.result
+            if "effect" not in st and "recheck_error" not in st:
+                st["running"] = "re-checking"
         else:
             st["result"] = msg.result
         self._steps_list()
@@ -304,7 +409,7 @@ class WalkthroughScreen(Screen):
             self._render_step()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="recheck")
-    def _recheck(self, i: int, before: Diagnosis) -> None:
+    def _recheck(self, i: int) -> None:
         try:
             ev, d = self.checker.full(self.plan.host)
         except Exception as e:
@@ -324,21 +429,10 @@ class WalkthroughScreen(Screen):
             main = getattr(self.app, "main_screen", None)
             if main is not None:
                 main.post_message(DiagnosisChanged(msg.ev, msg.diagnosis))
-            self._replan()
+            self._title()
         self._steps_list()
         if msg.index == self.index:
             self._render_step()
-
-    def _replan(self) -> None:
-        """Later steps are planned from the new evidence (names move after a change)."""
-        from edgedoctor.tui.walk import plan_walkthrough
-
-        try:
-            plan = plan_walkthrough(self.plan.playbook_id, self.ev, self.diagnosis)
-        except Exception:
-            return
-        if [s.id for s in plan.steps] == [s.id for s in self.plan.steps]:
-            self.plan = plan
 
     # -- actions
 
@@ -354,13 +448,14 @@ class WalkthroughScreen(Screen):
             self.query_one("#walk-steps", OptionList).highlighted = self.index - 1
 
     def action_rerun(self) -> None:
-        if not self.plan.steps or self.step.blocked:
+        if not self.plan.steps:
             return
-        st = self.state.get(self.index, {})
-        if st.get("running"):
+        action = self._auto_action(self.step)
+        st = self.state.setdefault(self.index, {})
+        if action is None or st.get("running"):
             return
         st.pop("result", None)
-        self._start(self.index, "read" if self.step.kind == "read" else "dry-run")
+        self._start(self.index, action)
         self._render_step()
 
     def action_copy(self) -> None:
@@ -368,41 +463,67 @@ class WalkthroughScreen(Screen):
             self.app.copy_to_clipboard(self.step.command)
             self.notify(self.step.command, title="copied to the clipboard")
 
+    def _why_not(self, step: Any) -> str:
+        st = self.state.get(self.index, {})
+        if self.read_only:
+            return f"read-only ({self.checker.kind}): nothing is changed here"
+        if step.kind != "change":
+            return "this step only reads"
+        if getattr(step, "satisfied", None):
+            return f"nothing to change: {step.satisfied}"
+        if self._taken_by_other(step):
+            return str(self._taken_by_other(step))
+        if step.blocked:
+            return str(step.blocked)
+        if st.get("applied") is not None:
+            return "already applied"
+        if st.get("running"):
+            return f"{st['running']}…"
+        r = st.get("result")
+        if r is not None and r.ok:
+            return f"nothing to change: {r.message}"
+        return "the dry run has to pass first"
+
     def action_apply(self) -> None:
-        step = self.step if self.plan.steps else None
-        if step is None:
+        if not self.plan.steps:
             return
+        step = self.step
         if not self._can_apply():
-            if self.read_only:
-                why = f"read-only ({self.checker.kind}): nothing is changed here"
-            elif step.kind != "change":
-                why = "this step only reads"
-            elif step.blocked:
-                why = str(step.blocked)
-            else:
-                why = "the dry run has to succeed first"
-            self.notify(why, title="not applied", severity="warning")
+            self.notify(self._why_not(step), title="not applied", severity="warning")
             return
-        from edgedoctor.tui.screens.modals import ConfirmChange
+        from edgedoctor.tui.screens.modals import AskSecret, ConfirmChange
 
         body = Text()
         body.append(f"{step.title}\n\n", style="bold")
+        body.append(describe_change(step.change) + "\n", style="bold")
         if step.target:
             body.append(f"target: {step.target}\n")
-        body.append(_indent(yaml_block(step.change)) + "\n\n")
+        body.append(_indent(yaml_block(step.change)) + "\n\n", style="dim")
         if step.gitops:
             body.append(f"GitOps: {step.gitops}\n\n", style="bold yellow")
         body.append(f"$ {step.command}\n", style="dim")
         index = self.index
 
+        def with_secret(value: str | None) -> None:
+            if not value:
+                self.notify("no value given: nothing was changed", title="not applied", severity="warning")
+                return
+            self._secret = value
+            self._start(index, "apply")
+            self._render_step()
+
         def answered(yes: bool | None) -> None:
             st = self.state.setdefault(index, {})
             if yes:
                 st.pop("cancelled", None)
+                if getattr(step, "secret_input", None):
+                    self.app.push_screen(AskSecret(str(step.secret_input)), with_secret)
+                    return
                 self._start(index, "apply")
             else:
                 st["cancelled"] = True
-                self.notify("nothing was changed", title="cancelled")
+                self._record_declined(step)
+                self.notify("nothing was changed", title="declined")
                 self._steps_list()
             if index == self.index:
                 self._render_step()
