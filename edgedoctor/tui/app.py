@@ -14,7 +14,7 @@ from edgedoctor.tui.session import Checker
 class EdgeDoctorApp(App[int]):
     CSS_PATH = "edgedoctor.tcss"
     TITLE = "edgedoctor"
-    COMMANDS = App.COMMANDS | {EdgeDoctorCommands}
+    COMMANDS = {EdgeDoctorCommands}
     BINDINGS = [
         Binding("q", "quit_app", "Quit"),
         Binding("question_mark", "help", "Help"),

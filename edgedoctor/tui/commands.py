@@ -38,6 +38,8 @@ class EdgeDoctorCommands(Provider):
         for name in self.contexts:
             mark = " (current)" if name == self.current else ""
             out.append((f"Switch context: {name}", partial(main.switch_context, name), f"read live from kubeconfig context {name}{mark}"))
+        out.append(("Help: the keys", self.app.action_help, "?"))
+        out.append(("Quit", self.app.action_quit_app, "q"))
         if not self.contexts:
             out.append(("Switch context: none found", partial(main.notify, "no kubeconfig context found (KUBECONFIG, ~/.kube/config, --kubeconfig)", severity="warning"), "no kubeconfig"))
         return out

@@ -95,10 +95,10 @@ class WalkthroughScreen(Screen):
                 yield Static(id="walk-result")
                 yield Static(id="walk-effect")
         with Horizontal(id="walk-buttons"):
-            yield Button("Run again (r)", id="rerun")
-            yield Button("Apply… (a)", id="apply", variant="warning")
-            yield Button("Next step (n)", id="next", variant="primary")
-            yield Button("Back (esc)", id="back")
+            yield Button("Run again (r)", id="rerun", compact=True)
+            yield Button("Apply… (a)", id="apply", variant="warning", compact=True)
+            yield Button("Next step (n)", id="next", variant="primary", compact=True)
+            yield Button("Back (esc)", id="back", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:

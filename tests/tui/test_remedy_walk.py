@@ -1,0 +1,125 @@
+"""The walkthrough with the real edgedoctor.remedy: read-only on a snapshot, and live
+against the fake kube-apiserver (tests/fakeapi.py on 127.0.0.1), where a confirmed
+step really changes the object and the re-check reads the cluster again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from edgedoctor.collect import CheckOptions
+from edgedoctor.tui.screens.modals import ConfirmChange
+from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
+from edgedoctor.tui.session import Checker
+from tests import casekit
+from tests.fakeapi import FakeAPI
+from tests.tui.conftest import NOW, SIZE, make_app, settle, snapshot_checker
+from tests.tui.test_flows import plain
+
+PLAYBOOK = "cleanup-stuck-orders"
+ORDER = "wildcard-example-com-1-2264498345"
+
+
+def _text(screen, selector: str) -> str:
+    return plain(screen.query_one(selector))
+
+
+def _step_index(screen: WalkthroughScreen, step_id: str) -> int:
+    return [s.id for s in screen.plan.steps].index(step_id)
+
+
+async def _go_to(pilot, screen: WalkthroughScreen, step_id: str) -> None:
+    target = _step_index(screen, step_id)
+    while screen.index < target:
+        await pilot.press("n")
+        await settle(pilot)
+    assert screen.plan.steps[screen.index].id == step_id
+
+
+async def test_snapshot_plan_shows_and_changes_nothing(snapshot_of):
+    app = make_app(snapshot_checker(snapshot_of("cloudflare")), host="app.example.com")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.main_screen.open_playbook(PLAYBOOK, "cert-cloudflare-7003-cleanup")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WalkthroughScreen)
+        assert screen.plan.read_only
+        assert "READ-ONLY (snapshot)" in _text(screen, "#walk-readonly")
+        # the first read runs on the evidence
+        first = screen.plan.steps[0]
+        assert first.kind == "read"
+        assert screen.state[0]["result"].ok
+        assert "v1.17.0" in _text(screen, "#walk-result")
+        await _go_to(pilot, screen, "delete-order")
+        step = _text(screen, "#walk-step")
+        assert "would change:" in step and ORDER in step
+        await pilot.press("a")
+        await pilot.pause()
+        assert app.screen is screen
+        assert screen.query_one("#apply").disabled
+        assert "root cause stays critical cert-cloudflare-7003-cleanup" in _text(screen, "#walk-effect")
+
+
+@pytest.fixture
+def live_cluster(tmp_path, monkeypatch):
+    for var in ("KUBECONFIG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)  # the audit log is written to the working directory
+    case = next(c for c in casekit.load_cases() if c["name"] == "cert-cloudflare-7003-cleanup")
+    objs = casekit.apply_edits(casekit.base_objects(), casekit.expand(case["broken"]))
+    with FakeAPI(objs) as api:
+        yield api, api.kubeconfig(tmp_path / "config")
+
+
+async def test_live_walkthrough_cancel_then_confirm(live_cluster, tmp_path: Path):
+    api, kubeconfig = live_cluster
+    checker = Checker(CheckOptions(host="", kubeconfig=str(kubeconfig), offline=True, now=NOW))
+    app = make_app(checker, host="app.example.com")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        d = app.main_screen.diagnosis
+        assert d.root_cause["code"] == "cert-cloudflare-7003-cleanup"
+        assert "fake" in plain(app.main_screen.query_one("#header"))
+        app.main_screen.open_playbook(PLAYBOOK, "cert-cloudflare-7003-cleanup")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WalkthroughScreen)
+        assert not screen.plan.read_only
+        assert "LIVE" in _text(screen, "#walk-readonly")
+        await _go_to(pilot, screen, "delete-order")
+        # the dry run went to the server, and changed nothing
+        result = screen.state[screen.index]["result"]
+        assert result.ok, result.message
+        assert "dry run passed" in _text(screen, "#walk-result")
+        deletes = [w for w in api.writes if w["method"] == "DELETE"]
+        assert deletes and all(w["dry_run"] for w in deletes)
+        assert api.get("Order", "gateway", ORDER) is not None
+        # cancel: the default answer
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmChange)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert api.get("Order", "gateway", ORDER) is not None
+        assert not [w for w in api.writes if w["method"] == "DELETE" and not w["dry_run"]]
+        # confirm
+        await pilot.press("a")
+        assert isinstance(app.screen, ConfirmChange)
+        await pilot.press("y")
+        await settle(pilot)
+        assert api.get("Order", "gateway", ORDER) is None
+        real = [w for w in api.writes if w["method"] == "DELETE" and not w["dry_run"]]
+        assert len(real) == 1 and ORDER in real[0]["path"]
+        assert screen.state[screen.index]["applied"].ok
+        effect = _text(screen, "#walk-effect")
+        assert "root cause before: critical cert-cloudflare-7003-cleanup" in effect
+        assert "after:" in effect
+        # the main screen now shows the re-checked cluster: the Order is gone from it
+        assert all(o.get("metadata", {}).get("name") != ORDER
+                   for o in app.main_screen.ev.cluster.objects if o.get("kind") == "Order")
+    audit = [json.loads(line) for line in (tmp_path / "edgedoctor-audit.log").read_text().splitlines()]
+    assert any(e.get("applied") and e.get("step") == "delete-order" for e in audit)
+    assert any(e.get("result") == "declined" for e in audit)
