@@ -811,6 +811,22 @@ def rotate_token(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
 # ---------------------------------------------------------------- conditions (applies_when)
 
 
+def has_stuck_challenges(pc: PlanContext) -> bool:
+    """Challenges of the host's Certificate that only a person can unblock: the controller
+    is gone while they hold finalizers, or a deleted one's cleanup keeps failing."""
+    cert = pc.ctx.certificate
+    if cert is None:
+        return False
+    cm = cert_manager(pc)
+    gone = cm is None or not cm.available
+    for cr in requests_of(pc, cert):
+        for o in orders_of(pc, cr):
+            for ch in challenges_of(pc, o):
+                if as_list(meta(ch).get("finalizers")) and (gone or (meta(ch).get("deletionTimestamp") and cleanup_failing(ch))):
+                    return True
+    return False
+
+
 def has_cloudflare_cleanup_error(pc: PlanContext) -> bool:
     cert = pc.ctx.certificate
     if cert is None:

@@ -259,7 +259,11 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
         for s in plan.steps:
             if s.kind == "read" and s.check != "rediagnose":
                 r = ex.run_read(s)
-                _out(f"  {s.id}: {r.message}")
+                head = r.details.get("interpretation")
+                objs = r.details.get("objects") or []
+                _out(f"  {s.id}: {head or ('' if objs else r.message)}".rstrip())
+                for line in objs:
+                    _out(f"      {line}")
         _out("")
         _out("Dry run (access review, then the API server's dry run; nothing is changed):")
         pre: dict[str, StepResult] = {}
@@ -373,8 +377,7 @@ def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepRe
             _out(f"  re-diagnosis failed: {e}")
             return EXIT_REFUSED
         helped = _verdict_line(after) != _verdict_line(current)
-        _out(f"  diagnosis: {_verdict_line(current)} -> {_verdict_line(after)}"
-             + ("" if helped else " (no change yet: controllers may need a minute; re-run `edgedoctor check`)"))
+        _out(f"  diagnosis: {_verdict_line(current)} -> {_verdict_line(after)}" + ("" if helped else " (unchanged so far)"))
         current = after
         if after.verdict == "ok":
             rest = [t.id for t in todo[todo.index(s) + 1:]]
@@ -384,4 +387,6 @@ def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepRe
     if not applied:
         _out("No change was made.")
         return EXIT_OK
+    if current.verdict != "ok":
+        _out(f"Controllers act on changes asynchronously: run `edgedoctor check {plan.host}` again in a minute or two.")
     return {"ok": EXIT_OK, "warning": EXIT_WARNING, "critical": EXIT_CRITICAL}.get(current.verdict, EXIT_REFUSED)

@@ -139,7 +139,7 @@ def create_reference_grant(pc: PlanContext, params: dict[str, Any]) -> list[Expa
 
 def read_http_routes(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
     gw = _gateway(pc)
-    reads = [read_of(gw, ["spec.listeners[*].name/protocol/port/hostname"])]
+    reads = [read_of(gw, ["spec.listeners[*].name", "spec.listeners[*].port"])]
     ls = pc.ctx.http_listener
     if ls is not None:
         for r in candidate_routes(pc.idx, pc.host):
@@ -485,6 +485,9 @@ def external_dns_add_source(pc: PlanContext, params: dict[str, Any]) -> list[Exp
                               "ClusterRole must allow get/list/watch on gateways, httproutes and namespaces "
                               "(the Helm chart adds them when the source is in `sources`).")
         if want in sources:
+            if others:
+                raise NotApplicable(f"external-dns {c.namespace}/{c.name} already watches {want}; it does not publish "
+                                    f"{pc.host} because " + "; ".join(others))
             x.satisfied = f"external-dns {c.namespace}/{c.name} already has {flag}"
         if others:
             pc.notes.append(f"external-dns {c.namespace}/{c.name} will still not publish {pc.host}: " + "; ".join(others))

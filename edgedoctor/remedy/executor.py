@@ -127,7 +127,8 @@ class Executor:
             ok, head = interp([(r, o) for r, o in found])
         source = "evidence" if self.read_only else "live"
         message = head or ("; ".join(lines) if lines else "nothing to read")
-        return self._result(ok, "ok" if ok else "failed", message, objects=lines, source=source)
+        return self._result(ok, "ok" if ok else "failed", message, objects=[self._scrub(x) for x in lines],
+                            source=source, interpretation=head or None)
 
     def verify(self, step: StepPlan) -> StepResult | None:
         """The step's `verify` read on the object it changed."""

@@ -21,6 +21,8 @@ def fmt_path(path: Path) -> str:
     for seg in path:
         if isinstance(seg, int):
             out += f"[{seg}]"
+        elif seg == "*":
+            out += "[*]"
         elif isinstance(seg, dict):
             out += "[" + ",".join(f"{k}={v}" for k, v in seg.items()) + "]"
         elif _PLAIN.match(str(seg)):
@@ -111,3 +113,42 @@ def pointer(path: Path) -> str:
             raise ValueError("a JSON pointer cannot hold a list selector")
         parts.append(str(seg).replace("~", "~0").replace("/", "~1"))
     return "/" + "/".join(parts)
+
+
+_SEG = re.compile(r'\.?([A-Za-z0-9_-]+)|\["([^"]+)"\]|\[(\*)\]|\[(\d+)\]|\[([A-Za-z0-9_.-]+)=([^\]]*)\]')
+
+
+def parse_path(text: str) -> Path | None:
+    """The path of a displayed field (`status.conditions[type=Ready]`, `data["tls.crt"]`,
+    `spec.containers[*].image`); None for free text. A trailing ` (...)` note is ignored."""
+    text = text.split(" (", 1)[0].strip()
+    out: Path = []
+    pos = 0
+    while pos < len(text):
+        m = _SEG.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        key, quoted, star, index, sel_k, sel_v = m.groups()
+        if key is not None:
+            out.append(key)
+        elif quoted is not None:
+            out.append(quoted)
+        elif star is not None:
+            out.append("*")
+        elif index is not None:
+            out.append(int(index))
+        else:
+            out.append({sel_k: sel_v})
+        pos = m.end()
+    return out or None
+
+
+def values_at(obj: Any, path: Path) -> list[Any]:
+    """Every value at path; "*" fans out over a list."""
+    if not path:
+        return [obj]
+    seg, rest = path[0], path[1:]
+    if seg == "*":
+        return [v for item in (obj if isinstance(obj, list) else []) for v in values_at(item, rest)]
+    v = get_path(obj, [seg])
+    return [] if v is _MISSING else values_at(v, rest)

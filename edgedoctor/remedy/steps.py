@@ -19,6 +19,7 @@ from edgedoctor.diagnosis.index import condition as index_condition
 from edgedoctor.remedy import certsteps as cs
 from edgedoctor.remedy import edgesteps as es
 from edgedoctor.remedy.context import Expansion, PlanContext
+from edgedoctor.remedy.paths import fmt_path, parse_path, values_at
 
 Builder = Callable[[PlanContext, dict[str, Any]], list[Expansion]]
 
@@ -68,6 +69,7 @@ ACTIONS: dict[str, Builder] = {
 
 CONDITIONS: dict[str, Callable[[PlanContext], bool]] = {
     "cloudflare-cleanup-error": cs.has_cloudflare_cleanup_error,
+    "stuck-challenges": cs.has_stuck_challenges,
 }
 
 
@@ -114,6 +116,8 @@ def _issuing(found: Found) -> tuple[bool, str]:
         return False, "the Certificate is gone"
     c = _cond(obj, "Issuing")
     if c.get("status") == "True":
+        if c.get("reason") == "ManuallyTriggered":
+            return True, f"Issuing=True (ManuallyTriggered, since {c.get('lastTransitionTime', '?')}): issuance was triggered"
         return True, (f"Issuing=True (reason {c.get('reason')}, since {c.get('lastTransitionTime', '?')}): an issuance is in "
                       "progress; renew does nothing until it ends")
     return True, f"Issuing is {c.get('status', 'not set')}" + (f" ({c.get('reason')})" if c.get("reason") else "") + \
@@ -185,23 +189,30 @@ def summarize(found: Found) -> list[str]:
             out.append(f"{ref}: exists, keys {', '.join(str(k) for k in as_list(obj.get('keys'))) or '(none)'}")
             continue
         bits = []
-        st = status(obj)
-        for c in as_list(st.get("conditions"))[:3]:
-            if isinstance(c, dict) and c.get("type"):
-                bits.append(f"{c.get('type')}={c.get('status')}" + (f"/{c.get('reason')}" if c.get("reason") else ""))
-        if st.get("state"):
-            bits.append(f"state={st.get('state')}")
-        if meta(obj).get("deletionTimestamp"):
+        for f in r.get("fields") or []:
+            path = parse_path(str(f))
+            if path is None:
+                continue
+            vals = values_at(obj, path)
+            shown = fmt_path(path)
+            if not vals:
+                bits.append(f"{shown}: (not set)")
+            else:
+                bits.append(f"{shown}: " + ", ".join(_value(v) for v in vals))
+        if meta(obj).get("deletionTimestamp") and not any("deletionTimestamp" in b for b in bits):
             bits.append(f"deleting since {meta(obj).get('deletionTimestamp')}")
-        if meta(obj).get("finalizers"):
-            bits.append("finalizers=" + ",".join(str(f) for f in as_list(meta(obj).get("finalizers"))))
-        if obj.get("kind") == "Deployment":
-            imgs = [str(as_dict(c).get("image")) for c in as_list(as_dict(as_dict(spec(obj).get("template")).get("spec")).get("containers"))]
-            bits.append("image " + ", ".join(imgs))
         if not bits:
             bits.append(_short(spec(obj)))
         out.append(f"{ref}: " + "; ".join(bits))
     return out
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, dict) and "type" in v and "status" in v:
+        return f"{v.get('status')}" + (f" ({v.get('reason')})" if v.get("reason") else "")
+    if isinstance(v, str):
+        return v if len(v) <= 120 else v[:117] + "..."
+    return _short(v, 120)
 
 
 def _short(value: Any, limit: int = 160) -> str:
