@@ -73,6 +73,13 @@ class Checker:
             return SourceInfo(kind, label, ev.cluster.context, ev.cluster.cluster)
         return SourceInfo(kind, label, self.base.context or current_context(self.base.kubeconfig))
 
+    def tidy(self, message: str) -> str:
+        """An error line with the evidence files named as the header names them."""
+        for path in [self.base.replay or "", *self.base.snapshots]:
+            if path and os.sep in path:
+                message = message.replace(path, _names([path]))
+        return message
+
     # -- the two phases (blocking: call from a thread worker)
 
     def options(self, host: str) -> CheckOptions:

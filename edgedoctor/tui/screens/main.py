@@ -113,7 +113,7 @@ class MainScreen(Screen):
             ev = checker.read_cluster(host)
             d = checker.diagnose(ev)
         except EvidenceError as e:
-            self._fail(generation, str(e), run)
+            self._fail(generation, checker.tidy(str(e)), run)
             return
         except Exception as e:  # never a dead worker: say what broke
             self._fail(generation, f"internal error: {type(e).__name__}: {e}", run)
@@ -130,7 +130,7 @@ class MainScreen(Screen):
             ev2 = checker.probe(ev2, run)
             d2 = checker.diagnose(ev2)
         except EvidenceError as e:
-            self.post_message(CheckFailed(generation, f"probes: {e}"))
+            self.post_message(CheckFailed(generation, f"probes: {checker.tidy(str(e))}"))
             return
         except Exception as e:
             self.post_message(CheckFailed(generation, f"probes: internal error: {type(e).__name__}: {e}"))

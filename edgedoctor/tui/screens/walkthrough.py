@@ -243,7 +243,7 @@ class WalkthroughScreen(Screen):
         if step.change:
             parts.append(Text("would change: " if self.read_only else "the change: ", style="dim"))
             parts.append(Text(describe_change(step.change) + "\n", style="bold"))
-            parts.append(Text(_indent(yaml_block(step.change)) + "\n", style="dim"))
+            parts.append(Text(_indent(yaml_block(change_view(step.change))) + "\n", style="dim"))
         if getattr(step, "secret_input", None):
             parts.append(Text(f"asks for {step.secret_input} when applying; it is never stored or shown\n", style="yellow"))
         if step.verify:
@@ -498,7 +498,7 @@ class WalkthroughScreen(Screen):
         body.append(describe_change(step.change) + "\n", style="bold")
         if step.target:
             body.append(f"target: {step.target}\n")
-        body.append(_indent(yaml_block(step.change)) + "\n\n", style="dim")
+        body.append(_indent(yaml_block(change_view(step.change))) + "\n\n", style="dim")
         if step.gitops:
             body.append(f"GitOps: {step.gitops}\n\n", style="bold yellow")
         body.append(f"$ {step.command}\n", style="dim")
@@ -536,6 +536,14 @@ class WalkthroughScreen(Screen):
         handler = action.get(event.button.id or "")
         if handler:
             handler()
+
+
+CHANGE_FIELDS = ("op", "kind", "namespace", "name", "patch_type", "subresource", "fields", "body")
+
+
+def change_view(change: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields of a change a person checks before saying Yes (not the access list)."""
+    return {k: change[k] for k in CHANGE_FIELDS if change and change.get(k) not in (None, "", [], {})}
 
 
 def _indent(text: str, pad: str = "  ") -> str:

@@ -1,0 +1,84 @@
+"""`edgedoctor tui` from the command line: bad input before the app starts, and import hygiene."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = "2026-12-02T03:00:00Z"
+
+
+def run(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgedoctor", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, stdin=subprocess.DEVNULL, **kw)
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--replay", "/nonexistent/rec.yaml"], "cannot read"),
+        (["not a host!", "--snapshot", "tests/snapshots/base", "--offline"], "host"),
+        (["--snapshot", "/nonexistent/dir", "--offline"], "/nonexistent/dir"),
+        (["app.example.com", "--snapshot", "tests/snapshots/base", "--now", "yesterday"], "--now"),
+        (["app.example.com", "--snapshot", "tests/snapshots/base", "--nameserver", "not-an-address:x"], "not-an-address"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_3(args, says):
+    p = run("tui", *args)
+    assert p.returncode == 3, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("edgedoctor: ") and says in lines[0], p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_replay_of_another_host_is_refused_before_the_app(recording_of):
+    p = run("tui", "www.example.com", "--replay", recording_of("cloudflare"))
+    assert p.returncode == 3
+    assert "is a recording of app.example.com, not www.example.com" in p.stderr
+
+
+def test_launch_module_does_not_import_textual():
+    code = (
+        "import sys\n"
+        "import edgedoctor.cli, edgedoctor.tui.launch, edgedoctor.tui.session, edgedoctor.tui.objects\n"
+        "print('LOADED', sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'kubernetes'}))\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "LOADED []" in p.stdout
+
+
+@pytest.mark.parametrize("source", ["replay", "snapshot"])
+def test_tui_on_a_replay_or_snapshot_never_loads_the_kubernetes_client(source, recording_of, snapshot_of):
+    flag = ["--replay", recording_of("cloudflare")] if source == "replay" else ["--snapshot", snapshot_of("cloudflare"), "--offline"]
+    code = f"""
+import asyncio, sys
+from edgedoctor.cli import build_parser
+from edgedoctor.tui.launch import prepare
+from edgedoctor.tui.app import EdgeDoctorApp
+
+args = build_parser().parse_args(["tui", "app.example.com", *{flag!r}, "--now", {NOW!r}])
+checker, host, history = prepare(args)
+
+async def main():
+    app = EdgeDoctorApp(checker, host, history)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.main_screen.open_playbook("cleanup-stuck-orders", "cert-cloudflare-7003-cleanup")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        print("ROOT", app.main_screen.diagnosis.root_cause["code"], type(app.screen).__name__)
+
+asyncio.run(main())
+print("LOADED", sorted({{m.split('.')[0] for m in sys.modules}} & {{'kubernetes'}}))
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env={"EDGEDOCTOR_NO_HISTORY": "1", "PATH": "/usr/bin:/bin"})
+    assert p.returncode == 0, p.stderr
+    assert "ROOT cert-cloudflare-7003-cleanup WalkthroughScreen" in p.stdout
+    assert "LOADED []" in p.stdout
