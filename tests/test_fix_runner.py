@@ -23,6 +23,7 @@ from tests.test_playbooks_plan import (
     HOST,
     NO_REDIRECT,
     case_edits,
+    cert_manager_version,
     combine,
     objects,
     second_stuck_chain,
@@ -242,6 +243,34 @@ def test_cleanup_leaves_a_recreated_object_alone(cluster):
     assert cluster.changes() == []
 
 
+# ---------------------------------------------------------------- the Cloudflare cleanup bug
+
+
+@edits(case_edits("cert-cloudflare-7003-cleanup"))
+def test_cloudflare_bug_refuses_the_cleanup_before_the_upgrade(cluster):
+    r = cluster.fix("cert-manager-cloudflare-cleanup-bug", "--apply", "--yes")
+    assert r.rc == 3 and cluster.changes() == []
+    assert "still has the Cloudflare cleanup bug: upgrade it first (to v1.17.1 or later)" in r.err
+    assert "helm upgrade cert-manager jetstack/cert-manager -n cert-manager --version v1.17.1 --reuse-values" in r.out
+    dry = cluster.fix("cert-manager-cloudflare-cleanup-bug")
+    assert dry.rc == 0 and "[blocked] precondition not met" in dry.out
+
+
+def _upgraded() -> dict[str, Any]:
+    e = case_edits("cert-cloudflare-7003-cleanup")
+    e["patch"] = cert_manager_version("v1.17.1")["patch"]
+    return e
+
+
+@edits(_upgraded())
+def test_cloudflare_bug_cleans_up_after_the_upgrade(cluster):
+    r = cluster.fix("cert-manager-cloudflare-cleanup-bug", "--apply", "--yes")
+    assert "upgrade: [unchanged] nothing to change: cert-manager v1.17.1 already has the fix" in r.out
+    assert [m for m, _p in cluster.changes()] == ["DELETE"] * 4
+    assert "_acme-challenge.example.com" in r.out  # the leaked records to delete by hand
+    assert r.rc == 2
+
+
 # ---------------------------------------------------------------- choices
 
 
@@ -260,6 +289,14 @@ def test_declining_the_recommended_option_offers_the_other(cluster):
     gw = cluster.api.get("Gateway", "gateway", "external")
     assert gw["spec"]["listeners"][1]["tls"]["certificateRefs"][0]["name"] == "wildcard-example-com"
     assert "Flux Kustomization flux-system/gateway-config" in r.out  # the live patch is reverted by the next sync
+
+
+@edits(case_edits("proxy-protocol-mismatch"))
+def test_proxy_protocol_off_on_both_sides_fixes_it(cluster):
+    r = cluster.fix("proxy-protocol-both-sides", "--apply", "--yes")
+    assert cluster.changes() == [("PATCH", "/apis/gateway.envoyproxy.io/v1alpha1/namespaces/gateway/clienttrafficpolicies/client-ip")]
+    assert "enableProxyProtocol" not in cluster.api.get("ClientTrafficPolicy", "gateway", "client-ip")["spec"]
+    assert "diagnosis: critical proxy-protocol-mismatch -> ok" in r.out and r.rc == 0
 
 
 @edits(NO_REDIRECT)

@@ -272,7 +272,10 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
             pre[s.id] = r
             _out(f"  {s.id}: [{r.outcome}] {r.message}")
         considered = _considered(plan, yes)
-        bad = [s for s in considered if pre[s.id].outcome in ("denied", "failed", "blocked", "refused")]
+        # Manual steps (a controller upgrade through Helm/Git) are instructions, not failures;
+        # the steps that need them done carry a precondition that refuses them until then.
+        manual = [s for s in considered if s.change and s.change.get("op") == "manual" and not s.satisfied]
+        bad = [s for s in considered if s not in manual and pre[s.id].outcome in ("denied", "failed", "blocked", "refused")]
         if not apply:
             _out("")
             if yes:
@@ -283,6 +286,8 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
                 return EXIT_REFUSED
             if all(pre[s.id].outcome == "unchanged" for s in considered):
                 _out("Nothing to change: every step is already in place.")
+            elif all(pre[s.id].outcome == "unchanged" or s in manual for s in considered):
+                _out("Dry run only: nothing was changed. The remaining change is manual (Helm/GitOps): make it as shown above.")
             else:
                 _out(f"Dry run only: nothing was changed. To make the changes: edgedoctor fix {plan.playbook_id} {plan.host} --apply")
             return EXIT_OK
@@ -291,8 +296,12 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
             for s in considered:
                 if pre[s.id].outcome not in ("unchanged",):
                     ex.record(s, "refused", f"not applied: {'; '.join(f'{b.id}: {pre[b.id].message}' for b in fatal)}")
-            return _err("no change was made: " + "; ".join(f"{b.id}: {pre[b.id].message}" for b in fatal))
+            more = f" (and {len(fatal) - 1} more step(s))" if len(fatal) > 1 else ""
+            return _err(f"no change was made: {fatal[0].id}: {pre[fatal[0].id].message}{more}")
         todo = [s for s in considered if pre[s.id].outcome == "ok"]
+        if not todo and manual:
+            return _err("nothing edgedoctor can apply: " + ", ".join(s.id for s in manual)
+                        + " is a Helm/GitOps change to make as shown above")
         if not todo:
             _out("")
             _out("Nothing to change: every step is already in place.")
