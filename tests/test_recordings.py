@@ -33,23 +33,7 @@ NAMES = [f.name for f in FILES]
 
 # Engine bugs found by the library (recording -> what is wrong). Each is strict: when the
 # engine is fixed the test passes, xfail(strict) turns that into a failure, and the entry goes.
-ENGINE_BUGS: dict[str, str] = {
-    "gateway-envoy-replicas-unavailable.yaml": (
-        "engine names redirect-missing (http:// refused) instead of gateway-not-programmed: the refused "
-        "connections are the symptom of the data plane having no ready replica"
-    ),
-    "listener-no-match-new-domain.yaml": (
-        "engine names dns-ownership-conflict for a host outside external-dns's --domain-filter (external-dns "
-        "never manages it, so a record without registry TXT is no conflict) instead of listener-no-match"
-    ),
-    "dns-cloudflare-proxied.yaml": (
-        "engine names redirect-missing for the https redirect loop seen at Cloudflare's addresses (blaming a "
-        "redirect route on the https listener) instead of dns-cloudflare-proxied; the Gateway itself is fine"
-    ),
-    "cert-manager-down-renewal-due.yaml": (
-        "engine names cert-expiring (the symptom) instead of cert-manager-down (why the renewal does not run)"
-    ),
-}
+ENGINE_BUGS: dict[str, str] = {}
 
 SEEDS = {
     "cert-manager-7003-cleanup.yaml": "cert-cloudflare-7003-cleanup",

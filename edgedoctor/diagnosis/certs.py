@@ -9,7 +9,7 @@ from typing import Any
 from edgedoctor.certinfo import secret_chain_pem
 from edgedoctor.diagnosis import commands as cmd
 from edgedoctor.diagnosis.certchain import CHAIN_NODES, skip_chain, walk_chain
-from edgedoctor.diagnosis.context import Ctx
+from edgedoctor.diagnosis.context import Ctx, parse_time
 from edgedoctor.diagnosis.hostnames import gw_matches
 from edgedoctor.diagnosis.index import (
     Obj,
@@ -151,6 +151,9 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
         return
     ready = cert is not None and (condition(status(cert).get("conditions"), "Ready") or {}).get("status") == "True"
     broken = secret_missing or not ready
+    renewal = parse_time(status(cert).get("renewalTime")) if cert is not None else None
+    # Past its renewal time nothing renews it: the controller is the cause of what follows.
+    due = renewal is not None and ctx.now >= renewal
     if cms:
         c = cms[0]
         st = status(c.deployment)
@@ -165,10 +168,11 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
         "critical" if broken else "warning",
         "certificate",
         f"cert-manager is down: {why}; no certificate is issued or renewed"
-        + ("" if broken else " (the current certificate still works)"),
+        + ("" if broken else " (the current certificate still works"
+           + (f"; its renewal was due at {status(cert).get('renewalTime')})" if due else ")")),
         evidence={"deployments": [{"deployment": f"{c.namespace}/{c.name}", "image": c.image, "available": c.available} for c in cms]},
         commands=["kubectl get deploy -A -l app.kubernetes.io/name=cert-manager", "kubectl -n cert-manager get pods"],
-        specificity=32 if broken else 10,
+        specificity=32 if broken or due else 10,
     )
 
 

@@ -91,6 +91,7 @@ def diagnose(ev: Evidence) -> Diagnosis:
         world_ran = bool(_guard(ctx, ("dns", "served-certificate", "http-redirect"), lambda c: _world(c, blockers)))
     if not world_ran and ev.cluster.reachable:
         _guard(ctx, ("http-redirect",), diagnose_redirect_objects)
+    _demote_symptoms(ctx, blockers)
     _default_dns_node(ctx, blockers)
     _controller_details(ctx)
     for n in NODE_ORDER:
@@ -172,6 +173,39 @@ def _pp_facts(ctx: Ctx) -> dict[str, Any]:
     except Exception:
         return {"envoy_expects": None, "lb_sends": None}
     return {"envoy_expects": facts.get("envoy_expects"), "lb_sends": facts.get("lb_sends")}
+
+
+# Upstream app-routing failures whose consequences the probes also see.
+_UPSTREAM = {"gatewayclass-not-accepted", "gateway-no-address", "gateway-not-programmed",
+             "listener-no-match", "route-missing", "route-not-accepted"}
+_DNS_SYNC = {"dns-no-record", "dns-wrong-target", "dns-ownership-conflict", "dns-propagation",
+             "dns-wildcard-masking"}
+_SEEN_THROUGH_ADDRESS = {"redirect-missing", "cert-san-mismatch", "cert-expired", "cert-expiring",
+                         "cert-staging-issuer", "cert-stale-served"}
+
+
+def _demote_symptoms(ctx: Ctx, blockers: list[str]) -> None:
+    """What the probes see downstream of a broken link is a consequence, not a cause.
+
+    A Gateway without a data plane refuses http:// (no redirect); a host no listener or
+    route serves has no record external-dns would own; behind Cloudflare's proxy the
+    probes meet Cloudflare's edge, not the Gateway. The findings stay, ranked lower.
+    """
+    codes = {f.code for f in ctx.findings if f.severity == "critical"}
+    upstream = codes & _UPSTREAM
+    proxied = any(f.code == "dns-cloudflare-proxied" for f in ctx.findings)
+    for f in ctx.findings:
+        if upstream and f.code == "redirect-missing":
+            f.specificity = min(f.specificity, 12)
+        if upstream & {"listener-no-match", "route-missing", "route-not-accepted", "gatewayclass-not-accepted",
+                       "gateway-no-address"} and f.code in _DNS_SYNC:
+            f.specificity = min(f.specificity, 14)
+        if proxied and f.code in _SEEN_THROUGH_ADDRESS:
+            f.specificity = min(f.specificity, 12)
+        if f.code == "dns-ownership-conflict" and (ctx.route is None or not ctx.route_accepted or blockers):
+            # external-dns does not manage this host: a foreign record is no conflict with it.
+            f.severity = "info"
+            f.message += " (external-dns does not manage this host, so it is no conflict)"
 
 
 def _controller_details(ctx: Ctx) -> None:
