@@ -1,0 +1,246 @@
+"""No secret value ever leaves edgedoctor: not into a recording, the text, the JSON or stderr.
+
+Known values are planted in the cluster evidence, everywhere real clusters put them: a TLS
+Secret's private key (a real key generated here), a Cloudflare token in a Secret's data and
+stringData, a token in a Deployment's env and in a `--flag=value` argument, the
+last-applied-configuration annotation holding a Secret, a kubeconfig's bearer token. Every
+output of every way of running a check is searched for each value, raw and base64-encoded.
+A credentials Secret is recorded as "exists, with keys [...]".
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import gzip
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests import casekit
+from tests.fakeapi import FakeAPI
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "app.example.com"
+
+CF_TOKEN = "PLANTED-cf-token-3Jq9ZxV7"
+STRINGDATA_TOKEN = "PLANTED-stringdata-token-Lm4t"
+ENV_TOKEN = "PLANTED-env-token-Qp8w"
+ENV_PASSWORD = "PLANTED-env-password-Rx2k"
+ARG_TOKEN = "PLANTED-arg-token-Vb5n"
+AES_KEY = "PLANTED-aes-key-Hs3d"
+LAST_APPLIED_TOKEN = "PLANTED-last-applied-token-Wc6y"
+LAST_APPLIED_PASSWORD = "PLANTED-last-applied-password-Ke1u"
+KUBE_TOKEN = "PLANTED-kubeconfig-bearer-token-Gz0r"
+PASSWORD = "PLANTED-secret-password-Ty7m"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def private_key_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+KEY_PEM = private_key_pem()  # generated per run, never stored
+KEY_LINES = [ln for ln in KEY_PEM.splitlines() if ln and not ln.startswith("-----")]
+
+PLANTED = [CF_TOKEN, STRINGDATA_TOKEN, ENV_TOKEN, ENV_PASSWORD, ARG_TOKEN, AES_KEY, LAST_APPLIED_TOKEN,
+           LAST_APPLIED_PASSWORD, KUBE_TOKEN, PASSWORD]
+
+
+def forbidden() -> list[str]:
+    """Every planted value, raw and base64 (the form Secret data has), and the key's body."""
+    out = []
+    for v in PLANTED:
+        out += [v, b64(v), b64(v)[:16]]
+    out += KEY_LINES + [b64(KEY_PEM)[:40], "PRIVATE KEY"]
+    return out
+
+
+def assert_clean(where: str, text: str) -> None:
+    leaks = [v for v in forbidden() if v in text]
+    assert not leaks, f"{where} leaks {leaks[:3]}"
+
+
+def planted_objects() -> list[dict[str, Any]]:
+    objs = casekit.base_objects()
+    by = {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in objs}
+    tls = by[("Secret", "gateway", "wildcard-example-com-tls")]
+    cert_pem = base64.b64decode(tls["data"]["tls.crt"]).decode()
+    tls["data"]["tls.key"] = b64(KEY_PEM)
+    # A key pasted into tls.crt next to the certificate: only the CERTIFICATE block may stay.
+    tls["data"]["tls.crt"] = b64(cert_pem + KEY_PEM)
+    cf = by[("Secret", "cert-manager", "cloudflare-api-token")]
+    cf["data"] = {"api-token": b64(CF_TOKEN)}
+    cf["stringData"] = {"backup-token": STRINGDATA_TOKEN}
+    cf["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": json.dumps({
+        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "cloudflare-api-token", "namespace": "cert-manager"},
+        "data": {"api-token": b64(LAST_APPLIED_TOKEN)}, "stringData": {"password": LAST_APPLIED_PASSWORD}})}
+    objs.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                 "metadata": {"name": "registry-login", "namespace": "shop"},
+                 "data": {"password": b64(PASSWORD), ".dockerconfigjson": b64(json.dumps({"auths": {"r": {"auth": b64(PASSWORD)}}}))}})
+    edns = by[("Deployment", "external-dns", "external-dns")]
+    c = edns["spec"]["template"]["spec"]["containers"][0]
+    c["env"] = c.get("env", []) + [{"name": "CF_API_TOKEN_FALLBACK", "value": ENV_TOKEN},
+                                   {"name": "DATABASE_PASSWORD", "value": ENV_PASSWORD},
+                                   {"name": "LOG_LEVEL", "value": "info"}]
+    c["args"] = c["args"] + [f"--cloudflare-api-token={ARG_TOKEN}", f"--txt-encrypt-aes-key={AES_KEY}"]
+    return objs
+
+
+def run(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "edgedoctor", *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"})
+
+
+def read_any(path: Path) -> str:
+    raw = path.read_bytes()
+    return (gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw).decode()
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("redaction")
+    return casekit.write_snapshot(planted_objects(), tmp / "planted.yaml")
+
+
+# (id, argv builder, recording file name or None)
+RUNS = [
+    ("check-json-record", lambda s, r: ["check", HOST, "--snapshot", str(s), "--offline", "-o", "json", "--record", str(r)], "a.yaml"),
+    ("check-text-record", lambda s, r: ["check", HOST, "--snapshot", str(s), "--offline", "-o", "text", "--record", str(r)], "b.yaml"),
+    ("record-gzip", lambda s, r: ["record", HOST, "--snapshot", str(s), "--offline", "-o", str(r)], "c.yaml.gz"),
+    ("other-host-json", lambda s, r: ["check", "cf.example.com", "--snapshot", str(s), "--offline", "-o", "json"], None),
+]
+
+
+@pytest.mark.parametrize(("rid", "argv", "rec"), RUNS, ids=[r[0] for r in RUNS])
+def test_no_secret_in_any_output(snapshot, tmp_path, rid, argv, rec):
+    path = tmp_path / rec if rec else None
+    proc = run(argv(snapshot, path))
+    assert proc.returncode in (0, 1, 2), proc.stderr
+    assert_clean(f"{rid} stdout", proc.stdout)
+    assert_clean(f"{rid} stderr", proc.stderr)
+    if path is None:
+        return
+    text = read_any(path)
+    assert_clean(f"{rid} recording", text)
+    # The replay of that recording, in both formats.
+    for fmt in ("json", "text"):
+        rp = run(["check", HOST, "--replay", str(path), "-o", fmt])
+        assert rp.returncode == proc.returncode, rp.stderr
+        assert_clean(f"{rid} replay {fmt}", rp.stdout + rp.stderr)
+
+
+def test_credentials_secret_is_recorded_as_keys_only(snapshot, tmp_path):
+    rec = tmp_path / "keys.yaml"
+    proc = run(["check", HOST, "--snapshot", str(snapshot), "--offline", "-o", "json", "--record", str(rec)])
+    assert proc.returncode in (0, 1, 2), proc.stderr
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in yaml.safe_load(rec.read_text())["evidence"]["cluster"]["objects"]}
+    cf = objs[("Secret", "cloudflare-api-token")]
+    assert cf["redacted"] is True and cf["data"] == {} and "stringData" not in cf
+    assert cf["keys"] == ["api-token", "backup-token"]
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in (cf["metadata"].get("annotations") or {})
+    tls = objs[("Secret", "wildcard-example-com-tls")]
+    assert tls["keys"] == ["tls.crt", "tls.key"] and list(tls["data"]) == ["tls.crt"]
+    assert tls["data"]["tls.crt"].count("BEGIN CERTIFICATE") == 2  # the chain stays, the pasted key does not
+    env = {e["name"]: e for e in objs[("Deployment", "external-dns")]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["LOG_LEVEL"]["value"] == "info"  # harmless values stay readable
+    assert env["CF_API_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "cloudflare-api-token", "key": "api-token"}
+
+
+def test_live_check_with_kubeconfig_token(tmp_path):
+    """The live path: the API serves the planted objects; the kubeconfig holds a bearer token."""
+    with FakeAPI(planted_objects(), token=KUBE_TOKEN) as api:
+        kubeconfig = api.kubeconfig(tmp_path / "kube" / "config")
+        assert KUBE_TOKEN in kubeconfig.read_text()
+        rec = tmp_path / "live.yaml"
+        proc = run(["check", HOST, "--kubeconfig", str(kubeconfig), "--offline", "-o", "json", "--record", str(rec)])
+        assert proc.returncode in (0, 1, 2), proc.stderr
+        assert json.loads(proc.stdout)["source"]["kind"] == "live"
+        assert_clean("live stdout", proc.stdout)
+        assert_clean("live stderr", proc.stderr)
+        assert_clean("live recording", rec.read_text())
+        # A failing context (wrong token) must not echo the token either.
+        bad = run(["check", HOST, "--kubeconfig", str(kubeconfig), "--context", "badtoken", "--offline", "-o", "json"])
+        assert_clean("badtoken output", bad.stdout + bad.stderr)
+
+
+def test_hand_edited_recording_cannot_smuggle_secrets(snapshot, tmp_path):
+    """A recording whose objects were pasted in unredacted: the replay redacts them on load."""
+    rec = tmp_path / "clean.yaml"
+    assert run(["record", HOST, "--snapshot", str(snapshot), "--offline", "-o", str(rec)]).returncode in (0, 1, 2)
+    doc = yaml.safe_load(rec.read_text())
+    doc["evidence"]["cluster"]["objects"] = copy.deepcopy(planted_objects())
+    smuggled = tmp_path / "smuggled.yaml"
+    smuggled.write_text(yaml.safe_dump(doc))
+    assert CF_TOKEN not in smuggled.read_text() and b64(CF_TOKEN) in smuggled.read_text()
+    for fmt in ("json", "text"):
+        rp = run(["check", HOST, "--replay", str(smuggled), "-o", fmt])
+        assert rp.returncode in (0, 1, 2), rp.stderr
+        assert_clean(f"smuggled replay {fmt}", rp.stdout + rp.stderr)
+    # Re-recording a replay writes the redacted objects only.
+    again = tmp_path / "again.yaml"
+    assert run(["check", HOST, "--replay", str(smuggled), "-o", "json", "--record", str(again)]).returncode in (0, 1, 2)
+    assert_clean("re-recorded replay", again.read_text())
+
+
+def test_the_search_would_find_a_leak():
+    """The searched forms match what a leak looks like (the test is not blind)."""
+    with pytest.raises(AssertionError):
+        assert_clean("probe", f"data: {{api-token: {b64(CF_TOKEN)}}}")
+    with pytest.raises(AssertionError):
+        assert_clean("probe", KEY_LINES[1])
+
+
+# Known gaps in edgedoctor.redact (owned by the lead, reported): each leaks a value today.
+# xfail(strict): when redact.py closes a gap the test passes, strict turns that into a
+# failure, and the mark goes.
+GAPS = [
+    ("separate-arg", lambda c: c.__setitem__("args", c["args"] + ["--cloudflare-api-token", ARG_TOKEN]),
+     "a `--flag VALUE` argument (two list items) is not redacted, only `--flag=VALUE`"),
+    ("shell-command", lambda c: c.__setitem__("command", ["/bin/sh", "-c", f"exec external-dns --cloudflare-api-token={ARG_TOKEN}"]),
+     "a token inside a `sh -c` command line is not redacted"),
+]
+
+
+@pytest.mark.parametrize(("gid", "edit"), [pytest.param(g, e, marks=pytest.mark.xfail(strict=True, reason=why), id=g)
+                                           for g, e, why in GAPS])
+def test_known_redaction_gaps(tmp_path, gid, edit):
+    objs = planted_objects()
+    dep = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "external-dns")
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    container["args"] = [a for a in container["args"] if ARG_TOKEN not in a]
+    edit(container)
+    snap = casekit.write_snapshot(objs, tmp_path / "gap.yaml")
+    rec = tmp_path / "gap-rec.yaml"
+    proc = run(["check", HOST, "--snapshot", str(snap), "--offline", "-o", "json", "--record", str(rec)])
+    assert proc.returncode in (0, 1, 2), proc.stderr
+    assert_clean(f"{gid} recording and JSON", rec.read_text() + proc.stdout)
+
+
+@pytest.mark.xfail(strict=True, reason="a Deployment's kubectl.kubernetes.io/last-applied-configuration annotation keeps "
+                   "env values (redact.py drops that annotation on Secrets only)")
+def test_workload_last_applied_configuration_is_not_a_side_door(tmp_path):
+    """kubectl apply keeps the whole manifest, env values included, in an annotation."""
+    objs = planted_objects()
+    dep = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "external-dns")
+    manifest = copy.deepcopy(dep)
+    manifest["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "CF_API_TOKEN", "value": LAST_APPLIED_TOKEN}]
+    dep["metadata"].setdefault("annotations", {})["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps(manifest)
+    snap = casekit.write_snapshot(objs, tmp_path / "applied.yaml")
+    rec = tmp_path / "applied-rec.yaml"
+    proc = run(["check", HOST, "--snapshot", str(snap), "--offline", "-o", "json", "--record", str(rec)])
+    assert proc.returncode in (0, 1, 2), proc.stderr
+    assert_clean("applied recording", rec.read_text())
