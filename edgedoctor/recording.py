@@ -10,6 +10,7 @@ expected:                      # optional: the verdict a replay must give
   root_cause: cert-cloudflare-7003-cleanup
   category: cert-issuance
 evidence: {...}                # edgedoctor.evidence.Evidence.to_dict()
+complete: true                 # written last: a file cut short lacks it and is refused
 ```
 
 Written for people as well as for replays: multi-line text (PEM chains, Challenge
@@ -160,6 +161,7 @@ def recording_doc(
     cluster["objects"] = [_readable_secret(_redact(o)) for o in cluster.get("objects") or []]
     evidence["cluster"] = cluster
     doc["evidence"] = evidence
+    doc["complete"] = True
     return doc
 
 
@@ -171,6 +173,8 @@ def dump_recording(ev: Evidence, **kw: Any) -> str:
 def dump_doc(doc: dict[str, Any]) -> str:
     """YAML text of an already built recording document (the library's build uses it)."""
     yaml = _yaml()
+    doc = {k: v for k, v in doc.items() if k != "complete"}
+    doc["complete"] = True  # always the last key
     return yaml.dump(doc, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -238,7 +242,21 @@ def read_recording_doc(path: str | os.PathLike[str]) -> dict[str, Any]:
         )
     if not isinstance(doc.get("evidence"), dict):
         raise RecordingError(f"{path}: the recording has no evidence section (truncated?)")
+    if doc.get("complete") is not True:
+        # YAML cut between two lines still parses; only the end marker tells it was cut.
+        raise RecordingError(f"{path}: truncated recording (no 'complete: true' at its end)")
     return doc
+
+
+def _rfc3339(text: str) -> bool:
+    from datetime import datetime
+
+    t = text.strip()
+    try:
+        dt = datetime.fromisoformat(t[:-1] + "+00:00" if t.endswith(("Z", "z")) else t)
+    except ValueError:
+        return False
+    return dt.tzinfo is not None
 
 
 def load_recording(path: str | os.PathLike[str]) -> tuple[Evidence, dict[str, Any]]:
@@ -247,6 +265,8 @@ def load_recording(path: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
         ev = Evidence.from_dict(doc["evidence"])
     except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise RecordingError(f"{path}: invalid evidence: {e}") from None
+    if not _rfc3339(ev.now):
+        raise RecordingError(f"{path}: invalid evidence: 'now' is {ev.now!r}, not an RFC 3339 time")
     try:
         ev.cluster.objects = [_redact(_kubernetes_secret(o)) for o in ev.cluster.objects]
     except (ValueError, TypeError, AttributeError) as e:

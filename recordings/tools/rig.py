@@ -51,7 +51,7 @@ from tests.servers.named import NamedServer  # noqa: E402
 
 AUTH_PUBLIC = "198.51.100.53"  # the zone's authoritative server, as the engineer asked it
 RESOLVER_PUBLIC = "1.1.1.1"  # the resolver the engineer asked
-LOOPBACK_BASE = 10  # gateway-side addresses are 127.0.0.10 and up; named keeps 127.0.0.1
+LOOPBACK_POOL = range(100, 255)  # gateway-side addresses come from 127.0.0.100-254; named keeps 127.0.0.1
 
 
 @dataclass
@@ -297,6 +297,34 @@ def run_edgedoctor(argv: list[str], *, fake_time: str | None = None, timeout: fl
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout, cwd=ROOT)
 
 
+def _bindable(address: str, port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((address, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_loopbacks(n: int) -> list[str]:
+    """Loopback addresses where nothing listens on 443 or 80 (tests may run beside a build)."""
+    out = [a for a in (f"127.0.0.{i}" for i in LOOPBACK_POOL) if _bindable(a, 443) and _bindable(a, 80)][:n]
+    if len(out) < n:
+        raise RuntimeError("not enough free loopback addresses for the edge")
+    return out
+
+
+def check_served(name: str, doc: dict[str, Any], sites: list[Site]) -> None:
+    """The handshakes must show the certificates the scenario serves, or another server answered."""
+    want = {s.address: s.cert.pem for s in sites if s.tls == "serve" and s.cert is not None}
+    for t in doc["evidence"].get("tls") or []:
+        if t.get("ok") and t.get("address") in want and t["chain_pem"][0] != want[t["address"]]:
+            raise RuntimeError(f"{name}: {t['address']} served another certificate (a server of another run on that address?)")
+
+
 def record(name: str, host: str, now: dt.datetime, objects: list[dict[str, Any]], world: World, *, context: str,
            ca_root_pem: str) -> dict[str, Any]:
     """Run the real check for one scenario; the normalized recording document."""
@@ -309,7 +337,7 @@ def record(name: str, host: str, now: dt.datetime, objects: list[dict[str, Any]]
     for _n, _ttl, rtype, value in world.records + (world.resolver_records or []):
         if rtype in ("A",) and value not in addresses:
             addresses.append(value)
-    loop = {pub: f"127.0.0.{LOOPBACK_BASE + i}" for i, pub in enumerate(addresses)}
+    loop = dict(zip(addresses, free_loopbacks(len(addresses)), strict=True))
     tmp = Path(tempfile.mkdtemp(prefix=f"edgedoctor-lib-{name}-"))
     servers: list[Any] = []
     edge = None
@@ -341,8 +369,9 @@ def record(name: str, host: str, now: dt.datetime, objects: list[dict[str, Any]]
         proc = run_edgedoctor(argv, fake_time=t)
         if not raw.exists():
             raise RuntimeError(f"{name}: edgedoctor record failed (exit {proc.returncode}): {proc.stderr.strip()}")
-        doc = read_recording_doc(raw)
-        return normalize(doc, name=name, ports=ports, loop=loop, sites=world.sites, context=context)
+        doc = normalize(read_recording_doc(raw), name=name, ports=ports, loop=loop, sites=world.sites, context=context)
+        check_served(name, doc, world.sites)
+        return doc
     finally:
         if edge is not None:
             edge.stop()
