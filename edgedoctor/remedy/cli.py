@@ -170,6 +170,17 @@ def run_fix(args: Any) -> int:
         return _run(args)
     except PlaybookError as e:
         return _err(str(e))
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
+    except Exception as e:
+        if os.environ.get("EDGEDOCTOR_DEBUG"):
+            raise
+        where = e.__traceback__
+        while where is not None and where.tb_next is not None:
+            where = where.tb_next
+        loc = f" ({where.tb_frame.f_code.co_filename.rsplit('/', 1)[-1]}:{where.tb_lineno})" if where else ""
+        return _err(f"internal error: {type(e).__name__}{loc}; the run stopped (changes made so far are in the audit log) "
+                    "(EDGEDOCTOR_DEBUG=1 shows the traceback)")
 
 
 def _run(args: Any) -> int:

@@ -241,6 +241,9 @@ class Executor:
         except WriteError as e:
             return self._log(step, dry_run=True, applied=False,
                              r=self._result(False, "failed", f"server dry run refused {describe_change(ch)}: {e}; nothing was changed"))
+        except Exception as e:  # a bug must not look like a refusal by the server
+            return self._log(step, dry_run=True, applied=False, r=self._result(
+                False, "failed", f"dry run of {describe_change(ch)} failed: internal error {type(e).__name__}: {e}"))
         self._dry_passed.add(step.id)
         verbs = ", ".join(f"{a['verb']} {a['resource']}{'/' + a['subresource'] if a.get('subresource') else ''}" for a in reviews)
         placeholder = " (with a placeholder for the secret value: it is read only when applying)" if ch.get("secret") else ""
@@ -278,6 +281,9 @@ class Executor:
         except WriteError as e:
             return self._log(step, dry_run=False, applied=False,
                              r=self._result(False, "failed", f"{describe_change(ch)} failed: {e}"))
+        except Exception as e:  # a bug: only its type, since its text might quote the body
+            return self._log(step, dry_run=False, applied=False,
+                             r=self._result(False, "failed", f"{describe_change(ch)} failed: internal error {type(e).__name__}"))
         finally:
             secret = None
         return self._log(step, dry_run=False, applied=True, r=self._result(
