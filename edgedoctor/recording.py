@@ -224,6 +224,10 @@ def read_recording_doc(path: str | os.PathLike[str]) -> dict[str, Any]:
     yaml = _yaml()
     try:
         doc = yaml.load(text, Loader=_loader())
+    except yaml.composer.ComposerError as e:
+        if "single document" in str(e):
+            raise RecordingError(f"{path}: several YAML documents, not an edgedoctor recording{_kubectl_hint(text)}") from None
+        raise RecordingError(f"{path}: corrupt or truncated recording (YAML error)") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -231,7 +235,8 @@ def read_recording_doc(path: str | os.PathLike[str]) -> dict[str, Any]:
     except RecursionError:
         raise RecordingError(f"{path}: corrupt recording (nested too deeply)") from None
     if not isinstance(doc, dict) or "edgedoctor_recording" not in doc:
-        raise RecordingError(f"{path}: not an edgedoctor recording (no edgedoctor_recording key)")
+        hint = _kubectl_hint(text) if isinstance(doc, dict) and "kind" in doc else ""
+        raise RecordingError(f"{path}: not an edgedoctor recording (no edgedoctor_recording key){hint}")
     schema = doc.get("edgedoctor_recording")
     if not isinstance(schema, int) or isinstance(schema, bool) or schema < 1:
         raise RecordingError(f"{path}: invalid recording schema {schema!r}")
@@ -257,6 +262,10 @@ def _rfc3339(text: str) -> bool:
     except ValueError:
         return False
     return dt.tzinfo is not None
+
+
+def _kubectl_hint(text: str) -> str:
+    return "; Kubernetes objects (kubectl output) go to --snapshot" if "apiVersion:" in text and "kind:" in text else ""
 
 
 def load_recording(path: str | os.PathLike[str]) -> tuple[Evidence, dict[str, Any]]:
