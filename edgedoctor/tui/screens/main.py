@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static, Tree
+from textual.widgets import DataTable, Input, Label, OptionList, Static, Tree
 from textual.worker import get_current_worker
 
 from edgedoctor.collect import EvidenceError
@@ -29,6 +29,12 @@ if TYPE_CHECKING:
     from edgedoctor.tui.history import History
 
 PROBING = "probing…"
+# The keys line (static: Textual's Footer recomposes on every focus change, which
+# costs a third of the first screen's time).
+KEYS = (
+    "[b]?[/] help  [b]:[/] commands  [b]/[/] filter  [b]d[/] evidence  [b]y[/] YAML  [b]x[/] explain  "
+    "[b]c[/] copy cmd  [b]p[/] playbook  [b]h[/] host  [b]ctrl+r[/] re-run  [b]esc[/] back  [b]q[/] quit"
+)
 READING = "reading the cluster…"
 
 
@@ -70,7 +76,7 @@ class MainScreen(Screen):
         yield Static(id="findings-title")
         yield FindingsTable(id="findings")
         yield Input(placeholder="filter the tree and the findings (Enter keeps it, Esc clears)", id="filter")
-        yield Footer()
+        yield Static(KEYS, id="keys")
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).cursor_blink = False
@@ -293,17 +299,15 @@ class MainScreen(Screen):
         box.focus()
 
     def action_back(self) -> None:
+        """k9s esc: close the filter, or leave the host input for the tree."""
         box = self.query_one("#filter", Input)
         if box.display:
             box.value = ""
             box.display = False
             self.query_one(DiagnosisTree).focus()
             return
-        if self.focused is self.query_one(HostInput):
-            if self.diagnosis is not None:
-                self.query_one(DiagnosisTree).focus()
-            return
-        self.query_one(HostInput).focus()
+        if self.focused is self.query_one(HostInput) and self.diagnosis is not None:
+            self.query_one(DiagnosisTree).focus()
 
     def action_recheck(self) -> None:
         if self.host:

@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, OptionList, Static
+from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
 from edgedoctor.evidence import Evidence
@@ -35,6 +35,10 @@ READ_ONLY_NOTE = (
     "and changes nothing."
 )
 GOOD_OUTCOMES = ("ok", "unchanged", "")
+KEYS = (
+    "[b]n[/]/[b]b[/] next/previous step  [b]r[/] run again  [b]a[/] apply… (asks first)  "
+    "[b]c[/] copy cmd  [b]esc[/] back  [b]?[/] help  [b]q[/] quit"
+)
 
 
 def _outcome(r: Any) -> str:
@@ -99,7 +103,7 @@ class WalkthroughScreen(Screen):
             yield Button("Apply… (a)", id="apply", variant="warning", compact=True)
             yield Button("Next step (n)", id="next", variant="primary", compact=True)
             yield Button("Back (esc)", id="back", compact=True)
-        yield Footer()
+        yield Static(KEYS, id="walk-keys")
 
     def on_mount(self) -> None:
         self._title()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rich.console import Group
-from rich.syntax import Syntax
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
@@ -49,6 +49,7 @@ class DetailPane(Vertical):
 
     def set_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{name}"
+        self._draw(name)
 
     @property
     def tab(self) -> str:
@@ -63,6 +64,7 @@ class DetailPane(Vertical):
 
     def clear(self, message: str) -> None:
         self.node, self.finding = None, None
+        self._view = None
         self.query_one("#detail-title", Static).update(Text(message, style="dim"))
         for sid in ("evidence", "yaml", "explain"):
             self.query_one(f"#{sid}", Static).update("")
@@ -70,14 +72,15 @@ class DetailPane(Vertical):
 
     def show(self, ev: Evidence, d: Diagnosis, node: str | None, finding: Finding | None, running: str | None) -> None:
         self.node, self.finding = node, finding
+        self._view = (ev, d, node, running)
+        self._drawn: set[str] = set()
         if node is None:
             self._overview(d)
             return
         result = d.node(node)
         on_node = [f for f in d.findings if f.node == node]
         if finding is None and on_node:
-            finding = on_node[0]
-            self.finding = finding
+            self.finding = on_node[0]
         title = Text()
         title.append(node, style="bold")
         if running:
@@ -85,16 +88,37 @@ class DetailPane(Vertical):
         elif result is not None:
             title.append(f"  {STATUS_WORD[result.status]}", style=STATUS_STYLE[result.status])
         self.query_one("#detail-title", Static).update(title)
-        self.query_one("#evidence", Static).update(self._evidence(d, node, on_node, running))
-        refs_objs = objects.node_objects(ev, d, node)
-        self.query_one("#yaml", Static).update(self._yaml(node, refs_objs))
+        # The commands are small and `c` copies from them on any tab.
+        refs = objects.node_refs(d, node)
         cmds: list[str] = []
-        ordered = ([finding] if finding else []) + [f for f in on_node if f is not finding]
+        ordered = ([self.finding] if self.finding else []) + [f for f in on_node if f is not self.finding]
         for f in ordered:
             cmds += [c for c in f.commands if c not in cmds]
-        cmds += [c for c in objects.object_commands([r for r, o in refs_objs if o is not None]) if c not in cmds]
+        present = [r for r in refs if objects.find_object(ev, r) is not None]
+        cmds += [c for c in objects.object_commands(present) if c not in cmds]
         self._set_commands(cmds)
-        self.query_one("#explain", Static).update(self._explain(finding, node))
+        self._draw(self.tab)
+
+    def _draw(self, tab: str) -> None:
+        """Fill one tab; the others wait until they are shown (the first screen stays fast)."""
+        view = getattr(self, "_view", None)
+        if view is None or tab in self._drawn or tab == "commands":
+            return
+        ev, d, node, running = view
+        if node is None:
+            return
+        self._drawn.add(tab)
+        if tab == "evidence":
+            on_node = [f for f in d.findings if f.node == node]
+            self.query_one("#evidence", Static).update(self._evidence(d, node, on_node, running))
+        elif tab == "yaml":
+            self.query_one("#yaml", Static).update(self._yaml(node, objects.node_objects(ev, d, node)))
+        elif tab == "explain":
+            self.query_one("#explain", Static).update(self._explain(self.finding, node))
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        self._draw(self.tab)
 
     # -- the tabs
 
@@ -146,6 +170,8 @@ class DetailPane(Vertical):
             if obj is None:
                 parts.append(Text("  not in the evidence (it does not exist, or was not read)\n", style="dim"))
                 continue
+            from rich.syntax import Syntax  # pygments loads only when YAML is shown
+
             parts.append(Syntax(objects.to_yaml(obj), "yaml", theme="ansi_dark", background_color="default", word_wrap=True))
         return Group(*parts)
 

@@ -1,0 +1,163 @@
+"""Time from start to the first screen showing a replayed diagnosis (goal: under 1 s).
+
+Three figures:
+  cold in-process  a fresh interpreter: import the app, run it headless (run_test),
+                   until the tree has every node with its status
+  warm in-process  the same again in the same interpreter (imports paid)
+  tmux             the real command `python -m edgedoctor tui --replay FILE` in a
+                   detached tmux session, until the root cause and the last tree node
+                   are on the screen (skipped without tmux); next to it, a bare Textual
+                   app showing one line, the floor of any Textual app on this machine
+
+Usage: python benchmarks/tui_first_screen.py [RECORDING] [--runs N]
+Without RECORDING it replays recordings/cert-manager-7003-cleanup.yaml when present,
+else a recording it writes from the tests' cloudflare-7003 case. Informational:
+nothing here fails on a slow machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOAL = 1.0
+
+
+def default_recording(tmp: Path) -> str:
+    lib = ROOT / "recordings" / "cert-manager-7003-cleanup.yaml"
+    if lib.is_file():
+        return str(lib)
+    sys.path.insert(0, str(ROOT))
+    from edgedoctor.evidence import Evidence
+    from edgedoctor.recording import write_recording
+    from edgedoctor.snapshot import load_snapshot
+    from tests import casekit
+
+    case = next(c for c in casekit.load_cases() if c["name"] == "cert-cloudflare-7003-cleanup")
+    snap = casekit.write_snapshot(casekit.apply_edits(casekit.base_objects(), casekit.expand(case["broken"])), tmp / "s.yaml")
+    ev = Evidence(host="app.example.com", now=casekit.NOW, source={"kind": "live"}, cluster=load_snapshot([snap]))
+    out = tmp / "bench-recording.yaml"
+    write_recording(out, ev)
+    return str(out)
+
+
+IN_PROCESS = r"""
+import asyncio, sys, time
+t0 = time.perf_counter()
+from edgedoctor.cli import build_parser
+from edgedoctor.model import NODE_ORDER
+from edgedoctor.tui.launch import build_app
+
+async def first_screen(t_start):
+    # the same path as `edgedoctor tui --replay FILE`, with run_test instead of run
+    app = build_app(build_parser().parse_args(["tui", "--replay", sys.argv[1]]))
+    from edgedoctor.tui.widgets.tree import DiagnosisTree
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.main_screen.query_one(DiagnosisTree)
+        while not (len(tree.root.children) == len(NODE_ORDER) and len(tree.results) == len(NODE_ORDER)):
+            await pilot.pause(0.005)
+        return time.perf_counter() - t_start
+
+cold = asyncio.run(first_screen(t0))
+warm = []
+for _ in range(int(sys.argv[2])):
+    warm.append(asyncio.run(first_screen(time.perf_counter())))
+print(cold, *warm)
+"""
+
+
+def in_process(recording: str, runs: int) -> tuple[float, list[float]]:
+    env = {**os.environ, "EDGEDOCTOR_NO_HISTORY": "1", "PYTHONPATH": str(ROOT)}
+    p = subprocess.run([sys.executable, "-c", IN_PROCESS, recording, str(runs)], capture_output=True, text=True,
+                       cwd=ROOT, env=env, timeout=120)
+    if p.returncode != 0:
+        raise SystemExit(f"in-process run failed:\n{p.stderr}")
+    cold, *warm = (float(x) for x in p.stdout.split())
+    return cold, warm
+
+
+BARE_APP = """
+from textual.app import App
+from textual.widgets import Static
+class Bare(App):
+    def compose(self):
+        yield Static("bare-textual-ready")
+Bare().run()
+"""
+
+
+def tmux_run(argv: list[str], ready: Callable[[str], bool], tmp: Path) -> float | None:
+    """Seconds from starting `argv` in a fresh tmux server until `ready(screen)`."""
+    if shutil.which("tmux") is None:
+        return None
+    sock = f"edgedoctor-bench-{uuid.uuid4().hex[:8]}"
+    cmd = " ".join(shlex.quote(a) for a in argv)
+    script = (f"cd {shlex.quote(str(ROOT))} && env -u COLUMNS -u LINES XDG_STATE_HOME={shlex.quote(str(tmp))} "
+              f"EDGEDOCTOR_NO_HISTORY=1 TERM=xterm-256color {cmd}; sleep 30")
+
+    def tmux(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["tmux", "-L", sock, *args], capture_output=True, text=True, timeout=10)
+
+    try:
+        t0 = time.perf_counter()
+        tmux("-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "120", "-y", "40", script)
+        deadline = t0 + 30
+        while time.perf_counter() < deadline:
+            if ready(tmux("capture-pane", "-p", "-t", "b").stdout):
+                return time.perf_counter() - t0
+            time.sleep(0.01)
+        return None
+    finally:
+        tmux("kill-server")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("recording", nargs="?")
+    ap.add_argument("--runs", type=int, default=5)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        recording = args.recording or default_recording(tmp)
+        sys.path.insert(0, str(ROOT))
+        from edgedoctor.recording import load_recording
+
+        host = load_recording(recording)[0].host
+        print(f"recording: {os.path.basename(recording)} ({host}); load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs")
+        cold, warm = in_process(recording, args.runs)
+        print(f"in-process, cold (imports included): {cold * 1000:7.0f} ms")
+        print(f"in-process, warm (median of {len(warm)}):    {statistics.median(warm) * 1000:7.0f} ms")
+        def shown(screen: str) -> bool:
+            return "http-redirect" in screen and host in screen and ("root cause:" in screen or "works end to end" in screen)
+
+        edgedoctor = [sys.executable, "-m", "edgedoctor", "tui", "--replay", recording]
+        runs = [t for t in (tmux_run(edgedoctor, shown, tmp) for _ in range(3)) if t is not None]
+        bare = [t for t in (tmux_run([sys.executable, "-c", BARE_APP], lambda s: "bare-textual-ready" in s, tmp)
+                            for _ in range(3)) if t is not None]
+        if runs:
+            print(f"tmux, real command (median of {len(runs)}):  {statistics.median(runs) * 1000:7.0f} ms "
+                  "(polling capture-pane every 10 ms)")
+        else:
+            print("tmux: not measured (tmux missing, or the screen never showed the tree)")
+        if bare:
+            print(f"tmux, a bare Textual app (floor):  {statistics.median(bare) * 1000:7.0f} ms")
+        worst = max([cold, statistics.median(runs) if runs else 0.0])
+        print(f"goal: first screen under {GOAL * 1000:.0f} ms: {'met' if worst < GOAL else 'NOT met'} "
+              f"(slowest figure {worst * 1000:.0f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
