@@ -390,6 +390,20 @@ def test_snapshot_mode_refuses_apply(tmp_path, capsys):
     assert rc == 0 and "cmctl renew -n gateway wildcard-example-com" in cap.out and "No change was made" in cap.out
 
 
+def test_replay_of_a_live_check_refuses_apply(tmp_path, capsys):
+    from edgedoctor.recording import write_recording
+    from tests.test_playbooks_plan import evidence
+
+    ev = evidence(tmp_path, EXPIRED)
+    ev.source = {"kind": "live", "context": "prod"}  # recorded live: the replay must still change nothing
+    rec = tmp_path / "rec.yaml"
+    write_recording(rec, ev)
+    rc = main(["fix", "force-renew", HOST, "--replay", str(rec), "--apply", "--yes", "--audit-log", str(tmp_path / "a.log")])
+    cap = capsys.readouterr()
+    assert rc == 3 and "--apply needs a live cluster" in cap.err
+    assert "Mode: read-only evidence" in cap.out and "set-issuing: refused" in cap.out
+
+
 @pytest.mark.parametrize("argv,needle", [
     (["fix"], "give a playbook"),
     (["fix", "no-such-playbook", HOST], "unknown playbook 'no-such-playbook'"),
