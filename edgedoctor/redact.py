@@ -19,8 +19,12 @@ _CERT_BLOCK = re.compile(
     rb"-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+?-----END CERTIFICATE-----"
 )
 _SENSITIVE_NAME = re.compile(r"(token|secret|passw|private|api[-_]?key|credential|auth)", re.I)
-_SENSITIVE_ARG = re.compile(
-    r"^(--?[A-Za-z0-9-]*(token|secret|passw|api-key|apikey|credential|aes-key)[A-Za-z0-9-]*=)(.+)$",
+_SENSITIVE_FLAG = r"--?[A-Za-z0-9_-]*(?:token|secret|passw|api-key|apikey|api_key|credential|aes-key)[A-Za-z0-9_-]*"
+_SENSITIVE_ARG = re.compile(rf"^({_SENSITIVE_FLAG}=)(.+)$", re.I)
+_SENSITIVE_FLAG_ONLY = re.compile(rf"^{_SENSITIVE_FLAG}$", re.I)
+# Inside a shell command line: `--api-token=X`, `--api-token X`, `CF_API_TOKEN=X`.
+_IN_SHELL = re.compile(
+    rf"({_SENSITIVE_FLAG})(=|\s+)(\S+)|\b([A-Za-z0-9_]*(?:TOKEN|SECRET|PASSW|API_KEY|CREDENTIAL)[A-Za-z0-9_]*=)(\S+)",
     re.I,
 )
 _DROP_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
@@ -83,15 +87,37 @@ def _redact_container(container: dict[str, Any]) -> dict[str, Any]:
         c["env"] = env
     for field in ("args", "command"):
         if isinstance(c.get(field), list):
-            c[field] = [_redact_arg(a) for a in c[field]]
+            c[field] = _redact_args(c[field])
     return c
 
 
-def _redact_arg(arg: Any) -> Any:
-    if not isinstance(arg, str):
-        return arg
-    m = _SENSITIVE_ARG.match(arg)
-    return m.group(1) + REDACTED if m else arg
+def _redact_args(args: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    hide_next = False
+    for a in args:
+        if not isinstance(a, str):
+            out.append(a)
+            hide_next = False
+            continue
+        if hide_next:
+            out.append(REDACTED)
+            hide_next = False
+            continue
+        m = _SENSITIVE_ARG.match(a)
+        if m:
+            out.append(m.group(1) + REDACTED)
+        elif _SENSITIVE_FLAG_ONLY.match(a):
+            out.append(a)
+            hide_next = True  # `--api-token VALUE`: the value is the next item
+        else:
+            out.append(_IN_SHELL.sub(_shell_sub, a))
+    return out
+
+
+def _shell_sub(m: re.Match[str]) -> str:
+    if m.group(1):
+        return f"{m.group(1)}{m.group(2)}{REDACTED}"
+    return f"{m.group(4)}{REDACTED}"
 
 
 def redact_workload(obj: dict[str, Any]) -> dict[str, Any]:
@@ -113,9 +139,16 @@ def redact_object(obj: dict[str, Any]) -> dict[str, Any]:
     if kind == "Secret":
         return redact_secret(obj)
     meta = obj.get("metadata")
-    if isinstance(meta, dict) and "managedFields" in meta:
-        obj = dict(obj)
-        obj["metadata"] = {k: v for k, v in meta.items() if k != "managedFields"}
+    if isinstance(meta, dict):
+        ann = meta.get("annotations")
+        # kubectl apply keeps the whole manifest (env values included) in an annotation.
+        leaky = isinstance(ann, dict) and any(k in ann for k in _DROP_ANNOTATIONS)
+        if "managedFields" in meta or leaky:
+            obj = dict(obj)
+            m = {k: v for k, v in meta.items() if k != "managedFields"}
+            if leaky:
+                m["annotations"] = {k: v for k, v in ann.items() if k not in _DROP_ANNOTATIONS}
+            obj["metadata"] = m
     if kind in ("Deployment", "DaemonSet", "StatefulSet"):
         return redact_workload(obj)
     return obj

@@ -204,9 +204,7 @@ def test_the_search_would_find_a_leak():
         assert_clean("probe", KEY_LINES[1])
 
 
-# Known gaps in edgedoctor.redact (owned by the lead, reported): each leaks a value today.
-# xfail(strict): when redact.py closes a gap the test passes, strict turns that into a
-# failure, and the mark goes.
+# Arguments that once slipped past edgedoctor.redact: each must stay closed.
 GAPS = [
     ("separate-arg", lambda c: c.__setitem__("args", c["args"] + ["--cloudflare-api-token", ARG_TOKEN]),
      "a `--flag VALUE` argument (two list items) is not redacted, only `--flag=VALUE`"),
@@ -215,8 +213,7 @@ GAPS = [
 ]
 
 
-@pytest.mark.parametrize(("gid", "edit"), [pytest.param(g, e, marks=pytest.mark.xfail(strict=True, reason=why), id=g)
-                                           for g, e, why in GAPS])
+@pytest.mark.parametrize(("gid", "edit"), [pytest.param(g, e, id=g) for g, e, _why in GAPS])
 def test_known_redaction_gaps(tmp_path, gid, edit):
     objs = planted_objects()
     dep = next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"] == "external-dns")
@@ -230,8 +227,6 @@ def test_known_redaction_gaps(tmp_path, gid, edit):
     assert_clean(f"{gid} recording and JSON", rec.read_text() + proc.stdout)
 
 
-@pytest.mark.xfail(strict=True, reason="a Deployment's kubectl.kubernetes.io/last-applied-configuration annotation keeps "
-                   "env values (redact.py drops that annotation on Secrets only)")
 def test_workload_last_applied_configuration_is_not_a_side_door(tmp_path):
     """kubectl apply keeps the whole manifest, env values included, in an annotation."""
     objs = planted_objects()
