@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--apply", action="store_true", help="leave dry-run: make the changes after confirmation")
     f.add_argument("--audit-log", metavar="FILE", help="where changes are logged (default ./edgedoctor-audit.log)")
     f.add_argument("--list", action="store_true", help="list the playbooks")
+    f.add_argument("--token-file", metavar="PATH",
+                   help="rotate-cloudflare-token: read the new token from this file (never printed or logged)")
 
     t = sub.add_parser("tui", help="the interactive diagnosis (Textual)")
     t.add_argument("host", metavar="HOST", nargs="?")

@@ -72,6 +72,11 @@ def _cluster_layers(ev: Evidence) -> tuple[Ctx, list[str]]:
     return ctx, blockers
 
 
+def cluster_context(ev: Evidence) -> Ctx:
+    """The host's chain as the cluster layers found it (for playbooks and front ends)."""
+    return _cluster_layers(ev)[0]
+
+
 def probe_inputs(ev: Evidence) -> dict[str, Any]:
     """What the probes should ask, as the cluster objects tell it (pure)."""
     ctx, _ = _cluster_layers(ev)

@@ -51,9 +51,9 @@ class PlanContext:
     def build(cls, ev: Evidence, d: Diagnosis, playbook: dict[str, Any]) -> PlanContext:
         # The engine's cluster layers are pure; running them again gives the same
         # chain (gateway, listener, route, certificate, challenges) the diagnosis used.
-        from edgedoctor.diagnosis.engine import _cluster_layers
+        from edgedoctor.diagnosis.engine import cluster_context
 
-        ctx, _ = _cluster_layers(ev)
+        ctx = cluster_context(ev)
         return cls(ev=ev, d=d, playbook=playbook, ctx=ctx, values=_values(ctx))
 
     @property
