@@ -86,18 +86,27 @@ class World:
     soa_minimum: int = 1800
     serial: int = 2391004812
     resolver_serial: int | None = None
+    # The resolver's own SOA (mname, rname, ttl, minimum) when it is a server of its own,
+    # such as the in-cluster k8s_gateway; None = it serves the public zone's data.
+    resolver_soa: tuple[str, str, int, int] | None = None
+    resolver_address: str = RESOLVER_PUBLIC
     offline: bool = False
 
 
-def zone_file(origin: str, records: list[tuple[str, int, str, str]], *, serial: int, ttl: int, minimum: int) -> str:
-    """A zone as Cloudflare serves it: its SOA and NS names, negative TTL `minimum`."""
+def zone_file(origin: str, records: list[tuple[str, int, str, str]], *, serial: int, ttl: int, minimum: int,
+              soa: tuple[str, str] = ("kim.ns.cloudflare.com.", "dns.cloudflare.com."), ns_address: str | None = None) -> str:
+    """A zone as Cloudflare serves it (or as `soa` names): SOA and NS, negative TTL `minimum`."""
+    mname, rname = soa
+    ns = ["kim.ns.cloudflare.com.", "rob.ns.cloudflare.com."] if mname.endswith("cloudflare.com.") else [mname]
     lines = [
         f"$ORIGIN {origin}.",
         "$TTL 300",
-        f"@ {ttl} IN SOA kim.ns.cloudflare.com. dns.cloudflare.com. {serial} 10000 2400 604800 {minimum}",
-        "@ 86400 IN NS kim.ns.cloudflare.com.",
-        "@ 86400 IN NS rob.ns.cloudflare.com.",
+        f"@ {ttl} IN SOA {mname} {rname} {serial} 10000 2400 604800 {minimum}",
+        *(f"@ 86400 IN NS {n}" for n in ns),
     ]
+    for n in ns:
+        if n.endswith(f".{origin}.") and ns_address:
+            lines.append(f"{n} {ttl} IN A {ns_address}")  # in-zone name server: BIND wants its address
     for name, rttl, rtype, value in records:
         lines.append(f"{name} {rttl} IN {rtype} {value}")
     return "\n".join(lines) + "\n"
@@ -271,7 +280,8 @@ def normalize(doc: dict[str, Any], *, name: str, ports: dict[int, str], loop: di
     for key in ("nameservers", "authoritative"):
         if key in opts:
             opts[key] = [text(x) for x in opts[key]]
-    opts["resolve"] = [text(x) for x in opts.get("resolve") or []]
+    if "resolve" in opts:
+        opts["resolve"] = [text(x) for x in opts["resolve"]]
     ev["source"] = {"kind": "live", "context": context, "cluster": context}
     ev["cluster"]["context"] = context
     ev["cluster"]["cluster"] = context
@@ -352,17 +362,21 @@ def record(name: str, host: str, now: dt.datetime, objects: list[dict[str, Any]]
         if world.offline:
             argv.append("--offline")
         else:
-            def zone(records: list[tuple[str, int, str, str]], serial: int) -> str:
-                return _sub_addresses(zone_file(world.zone, records, serial=serial, ttl=world.soa_ttl,
-                                                minimum=world.soa_minimum), loop)
+            def zone(records: list[tuple[str, int, str, str]], serial: int, soa: tuple[str, str, int, int] | None = None) -> str:
+                if soa is None:
+                    return _sub_addresses(zone_file(world.zone, records, serial=serial, ttl=world.soa_ttl,
+                                                    minimum=world.soa_minimum), loop)
+                return _sub_addresses(zone_file(world.zone, records, serial=serial, ttl=soa[2], minimum=soa[3],
+                                                soa=(soa[0], soa[1]), ns_address=world.resolver_address), loop)
 
             auth = NamedServer(tmp / "auth", {world.zone: zone(world.records, world.serial)}, port=free_port("127.0.0.1"))
             servers.append(auth.start())
             rec_records = world.records if world.resolver_records is None else world.resolver_records
-            resolver = NamedServer(tmp / "resolver", {world.zone: zone(rec_records, world.resolver_serial or world.serial)},
+            resolver = NamedServer(tmp / "resolver", {world.zone: zone(rec_records, world.resolver_serial or world.serial,
+                                                                        world.resolver_soa)},
                                    port=free_port("127.0.0.1"))
             servers.append(resolver.start())
-            ports = {auth.port: AUTH_PUBLIC, resolver.port: RESOLVER_PUBLIC}
+            ports = {auth.port: AUTH_PUBLIC, resolver.port: world.resolver_address}
             edge = Edge(tmp / "edge", world.sites, loop)
             edge.start()
             argv += ["--authoritative", auth.label, "--nameserver", resolver.label, "--ca-bundle", str(bundle)]

@@ -1166,3 +1166,175 @@ def _v1160(pki: PKI):
         "dns_name": "status.example.com", "state": "pending", "presented": False, "processing": True,
         "reason": 'error getting cloudflare secret: secret "cloudflare-api-token" not found'}])
     return s, c, refused_world(s)
+
+
+# ============================================================================= variants
+# Second stories for codes whose field reports come in more than one shape.
+
+
+@scenario("cert-manager-7003-first-issuance", "a new wildcard never issues: v1.17.0 cannot clean up its valid challenge (7003)",
+          crit("cert-cloudflare-7003-cleanup", "cert-issuance"), """
+    What happened: a new environment's first wildcard certificate, *.eu.tailspin.example, on
+    cert-manager v1.17.0, whose tag predates the fix for Cloudflare's API change (first fixed in
+    v1.17.1). The apex Challenge validated, its cleanup fails with error 7003, it stays
+    processing, and the wildcard Challenge for the same _acme-challenge name is never scheduled.
+    What the engineer sees: no Secret, so no HTTPS listener; on Envoy Gateway v1.3 the routes are
+    rejected with NoReadyListeners, so external-dns removed the records and the names are
+    NXDOMAIN: it looks like DNS, and it is the certificate.""")
+def _v7003_first(pki: PKI):
+    now = T("2025-02-11T09:40:00Z")
+    s = stack("cert-manager-7003-first-issuance", ts(now), "2025-02", cm_version="v1.17.0", domain="tailspin.example",
+              host="checkin.eu.tailspin.example", listener_hostname="*.eu.tailspin.example",
+              cert_names=["*.eu.tailspin.example", "eu.tailspin.example"], cert_name="wildcard-eu", gw_ns="networking",
+              gw_name="eu-gw", gatewayclass="envoy", gw_ip="192.0.2.88", app_ns="checkin", app_route="checkin",
+              app_service="checkin-web", edns_owner="tailspin-eu", context="tailspin-eu")
+    c, _ = st.build(s, pki)
+    first_issuance(c, s, started=now - dt.timedelta(hours=7), challenges=both_challenges(
+        s, {"state": "pending", "presented": False, "processing": False, "reason": None},
+        {"state": "valid", "presented": True, "processing": True, "reason": CF_7003.format(rid="a41f09c3b7e24d5f8e6a1c0b9d2f7e3a")}))
+    return s, c, refused_world(s, extra=acme_txt(s, names=[s.cert_names[1]], rev=1))
+
+
+@scenario("k8s-gateway-internal-resolver", "asked through the VPN resolver, k8s_gateway answers NXDOMAIN for the HTTPRoute host",
+          crit("dns-internal-split-horizon", "dns-sync"), """
+    What happened: the same k8s_gateway that serves woodgrove.example inside the network (no
+    `resources` line, so Ingress and Service only) answers every HTTPRoute name with NXDOMAIN
+    and its own 60-second SOA. The engineer ran the check on the VPN, whose resolver is
+    k8s_gateway. What the engineer sees: the public authoritative servers have the record, the
+    resolver says NXDOMAIN, and waiting the negative TTL changes nothing: it is not propagation,
+    the internal DNS does not look at HTTPRoutes.""")
+def _k8sgw_internal(pki: PKI):
+    s = stack("k8s-gateway-internal-resolver", "2026-11-04T07:50:00Z", "2026-11", domain="woodgrove.example",
+              host="advisor.woodgrove.example", gw_ns="gateway", gw_name="external", gw_ip="198.51.100.90", app_ns="advisory",
+              app_route="advisor", app_service="advisor-web", edns_owner="woodgrove", context="woodgrove-aks")
+    c, cert = st.build(s, pki)
+    c.put(st.namespace(s, "kube-system"))
+    c.put(st.deployment(s, "kube-system", "k8s-gateway", {"app.kubernetes.io/name": "k8s-gateway", "app.kubernetes.io/instance": "k8s-gateway"},
+                        [{"name": "k8s-gateway", "image": "quay.io/k8s-gateway/k8s_gateway:v1.8.2", "args": ["-conf", "/etc/coredns/Corefile"]}],
+                        replicas=2, extra_labels={"app.kubernetes.io/version": "1.8.2", "helm.sh/chart": "k8s-gateway-3.5.2"}))
+    c.put({"apiVersion": "v1", "kind": "ConfigMap",
+           "metadata": st._meta(s, "ConfigMap", "k8s-gateway", "kube-system", s.at(days=90), generation=None,
+                                labels={"app.kubernetes.io/name": "k8s-gateway"}),
+           "data": {"Corefile": ".:1053 {\n    errors\n    log\n    ready\n    k8s_gateway woodgrove.example {\n"
+                                "        apex k8s-gateway.kube-system\n        ttl 300\n    }\n    prometheus 0.0.0.0:9153\n"
+                                "    loop\n    reload\n    loadbalance\n}\n"}})
+    svc = st.service(s, "kube-system", "k8s-gateway", 53, 1053, "k8s-gateway")
+    svc["spec"].update({"type": "LoadBalancer", "ports": [{"name": "dns-udp", "port": 53, "protocol": "UDP", "targetPort": 1053}]})
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": "10.40.0.53", "ipMode": "VIP"}]}}
+    c.put(svc)
+    w = healthy_world(s, cert, body=app_page("Woodgrove Advisor"))
+    w.resolver_records = []
+    w.resolver_soa = ("k8s-gateway.kube-system.woodgrove.example.", "hostmaster.k8s-gateway.kube-system.woodgrove.example.", 60, 60)
+    w.resolver_address = "10.40.0.53"
+    return s, c, w
+
+
+@scenario("proxy-protocol-lb-only", "the AWS NLB sends PROXY protocol (set through EnvoyProxy); Envoy does not expect it",
+          crit("proxy-protocol-mismatch", "app-routing"), """
+    What happened: to keep client IPs, someone added the aws-load-balancer-proxy-protocol
+    annotation to the EnvoyProxy's envoyService, but no ClientTrafficPolicy enables PROXY on the
+    Gateway. The NLB now prepends a PROXY header that Envoy reads as the start of TLS or HTTP.
+    What the engineer sees: every TLS handshake is dropped, http:// answers 400 Bad Request; the
+    Gateway and all routes are Accepted and Programmed.""")
+def _pp_lb(pki: PKI):
+    s = stack("proxy-protocol-lb-only", "2026-03-19T13:15:00Z", "2026-03", domain="proseware.example", host="docs.proseware.example",
+              gw_ns="ingress", gw_name="envoy-public", gw_ip="198.51.100.210", app_ns="docs", app_route="docs",
+              app_service="docs-web", edns_owner="proseware-eks", context="proseware-eks")
+    c, _ = st.build(s, pki)
+    ann = {"service.beta.kubernetes.io/aws-load-balancer-type": "external",
+           "service.beta.kubernetes.io/aws-load-balancer-nlb-target-type": "ip",
+           "service.beta.kubernetes.io/aws-load-balancer-scheme": "internet-facing",
+           "service.beta.kubernetes.io/aws-load-balancer-proxy-protocol": "*"}
+    c.put({"apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "EnvoyProxy",
+           "metadata": st._meta(s, "EnvoyProxy", "aws-nlb", s.gw_ns, s.at(hours=2), generation=3),
+           "spec": {"provider": {"type": "Kubernetes", "kubernetes": {"envoyService": {"annotations": ann}}}}})
+    gw = c.get("Gateway", s.gw_ns, s.gw_name)
+    gw["spec"]["infrastructure"] = {"parametersRef": {"group": "gateway.envoyproxy.io", "kind": "EnvoyProxy", "name": "aws-nlb"}}
+    c.get("Service", s.envoy_ns, s.envoy_name)["metadata"]["annotations"] = dict(ann)
+    site = Site(address=s.gw_ip, tls="close", http="serve", http_status=400, http_body="Bad Request",
+                http_headers={"connection": "close"})
+    return s, c, World(zone=s.domain, records=published(s), sites=[site])
+
+
+@scenario("redirect-loop-on-https", "the redirect route has no sectionName, attaches to https too and wins: https:// redirects to itself",
+          crit("redirect-missing", "app-routing"), """
+    What happened: a Gateway dedicated to one host (listeners http and https for
+    docs.contoso.example) got a redirect route whose parentRef names the Gateway without a
+    sectionName, so it attaches to both listeners. The app route has no hostnames either; with
+    equal hostnames and paths the older route wins, and that is the redirect. What the engineer
+    sees: browsers report too many redirects; curl -I https://docs.contoso.example/ answers 301
+    to the same URL.""")
+def _loop(pki: PKI):
+    s = stack("redirect-loop-on-https", "2025-10-20T08:25:00Z", "2025-10", domain="contoso.example", host="docs.contoso.example",
+              listener_hostname="docs.contoso.example", cert_names=["docs.contoso.example"], cert_name="docs",
+              gw_ns="docs", gw_name="docs", gw_ip="203.0.113.131", app_ns="docs", app_route="docs", app_service="docs-site",
+              redirect_route="docs-https-redirect", edns_owner="contoso-docs", context="contoso-docs")
+    c, cert = st.build(s, pki)
+    rr = c.get("HTTPRoute", s.gw_ns, s.redirect_route)
+    rr["spec"]["parentRefs"] = [{"name": s.gw_name}]
+    rr["status"]["parents"] = [st.route_parent(s.gw_name, s.gw_ns, None, s.at(days=169))]
+    app = c.get("HTTPRoute", s.app_ns, s.app_route)
+    app["spec"].pop("hostnames")
+    app["spec"]["parentRefs"] = [{"name": s.gw_name, "sectionName": "https"}]
+    app["status"]["parents"] = [st.route_parent(s.gw_name, s.gw_ns, "https", s.at(days=40))]
+    gw = c.get("Gateway", s.gw_ns, s.gw_name)
+    gw["status"]["listeners"][1]["attachedRoutes"] = 2
+    return s, c, healthy_world(s, cert, https_status=301, body="", https_location="https://$host$request_uri", https_headers={})
+
+
+@scenario("route-backend-no-endpoints-offline", "recorded offline: the route's Service has no ready endpoint (the app was scaled to zero)",
+          crit("route-backend-unresolved", "app-routing"), """
+    What happened: a cost-saving job scaled the invoicing Deployment to zero over the weekend and
+    nobody scaled it back; the Service and route are fine, the EndpointSlice is empty, and Envoy
+    answers 503 "no healthy upstream". The engineer recorded the check with --offline from a jump
+    host that can reach the API server but not the edge. What the engineer sees: the route is
+    Accepted with ResolvedRefs True; only the empty endpoints tell why users get 503.""")
+def _no_endpoints(pki: PKI):
+    s = stack("route-backend-no-endpoints-offline", "2026-07-13T06:05:00Z", "2026-07", domain="fabrikam.example",
+              host="invoices.fabrikam.example", gw_ns="infra-gw", gw_name="external", gatewayclass="envoy", gw_ip="198.51.100.24",
+              app_ns="finance", app_route="invoices", app_service="invoices", app_port=8080, app_target_port=8080,
+              edns_owner="fabrikam-prd", context="fabrikam-prd-weu", gitops="argocd")
+    c, _ = st.build(s, pki)
+    eps = c.of_kind("EndpointSlice")
+    for e in eps:
+        if e["metadata"]["namespace"] == s.app_ns:
+            e["endpoints"] = []
+    return s, c, World(zone=s.domain, offline=True)
+
+
+@scenario("route-not-accepted-namespace-selector", "the https listener admits namespaces labelled gateway-access=public; the app's is not",
+          crit("route-not-accepted", "app-routing"), """
+    What happened: the platform team restricted the https listener to namespaces labelled
+    gateway-access=public; a new team's namespace was created without the label. Envoy Gateway
+    rejects the route (NotAllowedByListeners), so external-dns publishes nothing for it. What the
+    engineer sees: NXDOMAIN for the new host and a route "No listeners included by this parent ref
+    allowed this attachment."; the Gateway, its certificate and the other apps are fine.""")
+def _ns_selector(pki: PKI):
+    s = stack("route-not-accepted-namespace-selector", "2026-11-26T10:45:00Z", "2026-11", domain="example.org",
+              host="wiki.example.org", gw_ns="edge", gw_name="edge", gatewayclass="envoy-gateway", gw_ip="203.0.113.80",
+              app_ns="team-wiki", app_route="wiki", app_service="wiki", edns_owner="org-edge", context="edge-prod")
+    c, cert = st.build(s, pki)
+    gw = c.get("Gateway", s.gw_ns, s.gw_name)
+    gw["spec"]["listeners"][1]["allowedRoutes"] = {"namespaces": {"from": "Selector", "selector": {"matchLabels": {"gateway-access": "public"}}}}
+    gw["status"]["listeners"][1]["attachedRoutes"] = 0
+    r = c.get("HTTPRoute", s.app_ns, s.app_route)
+    r["metadata"]["creationTimestamp"] = ts(s.at(hours=2))
+    r["status"]["parents"] = [st.route_parent(s.gw_name, s.gw_ns, "https", s.at(hours=2),
+                                              accepted=("False", "NotAllowedByListeners",
+                                                        "No listeners included by this parent ref allowed this attachment."))]
+    return s, c, healthy_world(s, cert, records=[], https_status=404, body="", https_headers={})
+
+
+@scenario("dns-record-made-by-hand", "the record is right but was made by hand: external-dns does not own it and will not change it",
+          warn("dns-ownership-conflict", "dns-sync"), """
+    What happened: during an outage someone created the A record for pay.northwind.example by
+    hand in Cloudflare. It points at the right address, but it has no external-dns TXT registry
+    record, so external-dns (policy sync) considers it foreign and will never update or delete it.
+    What the engineer sees: everything works today; the next Gateway address change will leave
+    this one host behind.""")
+def _by_hand(pki: PKI):
+    s = stack("dns-record-made-by-hand", "2026-11-19T16:20:00Z", "2026-11", domain="northwind.example", host="pay.northwind.example",
+              gw_ns="gateway", gw_name="public", gw_ip="203.0.113.5", app_ns="payments", app_route="pay", app_service="pay-web",
+              edns_owner="northwind-prod", context="northwind-prod")
+    c, cert = st.build(s, pki)
+    return s, c, healthy_world(s, cert, records=[("pay", 1, "A", s.gw_ip)], body=app_page("Northwind Pay"))
