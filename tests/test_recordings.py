@@ -234,3 +234,33 @@ def test_library_build_is_deterministic(tmp_path):
     a = (tmp_path / "a" / f"{sc.name}.yaml").read_text()
     assert a == (tmp_path / "b" / f"{sc.name}.yaml").read_text()
     assert "PRIVATE KEY" not in a and not re.search(r"\b127\.0\.0\.\d+\b", a)
+
+
+def _replay_json(path: Path, host: str) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, "-m", "edgedoctor", "check", host, "--replay", str(path), "-o", "json"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode in (0, 1, 2), proc.stderr
+    return {k: v for k, v in json.loads(proc.stdout).items() if k != "generated_at"}
+
+
+@pytest.mark.parametrize("name", ["cert-manager-7003-cleanup.yaml", "healthy-expiring-renewing.yaml"])
+def test_hand_edited_forms_replay_the_same(tmp_path, name):
+    """What a person does to a recording: unquoted timestamps, base64 instead of PEM, JSON."""
+    import yaml
+
+    src = LIBRARY / name
+    host = _doc(name)["evidence"]["host"]
+    want = _replay_json(src, host)
+    text = src.read_text()
+    unquoted = re.sub(r"'(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)'", r"\1", text)
+    assert unquoted != text
+    (tmp_path / "unquoted.yaml").write_text(unquoted)
+    assert _replay_json(tmp_path / "unquoted.yaml", host) == want
+    doc = yaml.safe_load(text)
+    for o in doc["evidence"]["cluster"]["objects"]:
+        if o["kind"] == "Secret":
+            o["data"] = {k: base64.b64encode(v.encode()).decode() for k, v in o["data"].items()}
+    (tmp_path / "base64.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert _replay_json(tmp_path / "base64.yaml", host) == want
+    (tmp_path / "as.json").write_text(json.dumps(doc))
+    assert _replay_json(tmp_path / "as.json", host) == want
