@@ -229,10 +229,12 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    try:
-        from edgedoctor.tui.launch import run_tui
-    except ImportError as e:
-        return _err(f"the TUI needs textual ({e.name} missing): pip install 'edgedoctor[tui]'")
+    import importlib.util
+
+    if importlib.util.find_spec("textual") is None:
+        return _err("the TUI needs textual, which is not installed: pip install 'textual>=0.80'")
+    from edgedoctor.tui.launch import run_tui
+
     return run_tui(args)
 
 

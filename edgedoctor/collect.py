@@ -82,7 +82,7 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
         from edgedoctor.kube.live import LiveConfigError, read_live
     except ImportError as e:  # the optional dependency is missing
         raise EvidenceError(
-            f"live mode needs the kubernetes client ({e.name} not installed): pip install 'edgedoctor[live]'"
+            f"live mode needs the kubernetes client ({e.name} not installed): pip install 'kubernetes>=36,<37'"
         ) from None
     try:
         cluster = read_live(
