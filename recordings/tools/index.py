@@ -60,7 +60,7 @@ def render(library: Path) -> str:
         "",
         "```sh",
         "python3 -m venv .venv && . .venv/bin/activate",
-        "pip install .                       # the CLI; pip install '.[all]' adds the live reader and the TUI",
+        "pip install .                       # the CLI, the live reader and the TUI",
         f"edgedoctor check {host} --replay recordings/{f}",
         f"edgedoctor check {host} --replay recordings/{f} -o json",
         f"edgedoctor explain {quick['code'] if quick else 'CODE'}",
