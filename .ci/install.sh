@@ -7,11 +7,12 @@
 #   pebble                            Let's Encrypt's ACME test CA (DNS-01 against our named)
 #   ca-certificates                   the system trust store the TLS verification reads
 #   tmux                              the TUI smoke test in a real terminal
+#   faketime                          the recordings build runs each scenario at its own time
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(bind9 bind9-utils bind9-dnsutils nginx-light pebble ca-certificates tmux)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils nginx-light pebble ca-certificates tmux faketime)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install.sh must run as root (it installs Debian packages)" >&2

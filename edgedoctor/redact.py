@@ -47,7 +47,9 @@ def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
         meta["annotations"] = annotations
     raw = obj.get("data") if isinstance(obj.get("data"), dict) else {}
     string_data = obj.get("stringData") if isinstance(obj.get("stringData"), dict) else {}
-    keys = sorted(set(raw) | set(string_data))
+    # Idempotent: an already redacted Secret keeps the names of the keys it had.
+    earlier = obj.get("keys") if obj.get("redacted") and isinstance(obj.get("keys"), list) else []
+    keys = sorted(set(raw) | set(string_data) | {str(k) for k in earlier})
     kept: dict[str, str] = {}
     for key in _PUBLIC_CERT_KEYS:
         value = raw.get(key)

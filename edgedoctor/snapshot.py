@@ -30,6 +30,31 @@ def _yaml():
     return yaml
 
 
+_LOADER = None
+
+
+def yaml_loader():
+    """A safe loader that keeps timestamps as the strings kubectl prints.
+
+    Hand-written YAML leaves `creationTimestamp: 2026-12-02T01:00:00Z` unquoted, which
+    YAML would turn into a datetime the rest of the tool does not expect.
+    """
+    global _LOADER
+    if _LOADER is None:
+        yaml = _yaml()
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+        class _Loader(base):  # type: ignore[misc, valid-type]
+            pass
+
+        _Loader.yaml_implicit_resolvers = {
+            k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+            for k, v in base.yaml_implicit_resolvers.items()
+        }
+        _LOADER = _Loader
+    return _LOADER
+
+
 def _parse(path: Path, text: str) -> list[Any]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
@@ -43,9 +68,8 @@ def _parse(path: Path, text: str) -> list[Any]:
     else:
         json_error = None
     yaml = _yaml()
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return [d for d in yaml.load_all(text, Loader=loader) if d is not None]
+        return [d for d in yaml.load_all(text, Loader=yaml_loader()) if d is not None]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

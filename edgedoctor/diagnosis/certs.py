@@ -92,7 +92,9 @@ def diagnose_certificates(ctx: Ctx) -> None:
         ctx.secret_pem = pem
         if not pem:
             keys = as_list(secret.get("keys"))
-            ctx.set_node("secret", "fail", f"Secret {sref} holds no certificate in tls.crt", keys=keys)
+            # Envoy Gateway's own verdict on the Secret decides whether this breaks the listener.
+            bad = rr is not None and rr.get("status") == "False"
+            ctx.set_node("secret", "fail" if bad else "warn", f"Secret {sref} holds no readable certificate in tls.crt", keys=keys)
             return
         stored_certificate(ctx, sref, pem, cert)
     elif secret_missing:
@@ -112,7 +114,15 @@ def diagnose_certificates(ctx: Ctx) -> None:
             specificity=20,
         )
     else:
-        ctx.set_node("secret", "unknown", f"Secret {sref} was not read", listener_condition=rr)
+        err = idx.read_error("Secret")
+        ok_per_listener = rr is not None and rr.get("status") == "True"
+        if err is not None:
+            ctx.set_node("secret", "unknown", f"Secret {sref} could not be read: {err.get('reason')}", listener_condition=rr)
+        elif ok_per_listener:
+            ctx.set_node("secret", "pass", f"Secret {sref} not in the evidence; the listener resolves it (ResolvedRefs=True)")
+        else:
+            # A snapshot without Secrets says nothing about them.
+            ctx.set_node("secret", "skip", f"Secret {sref} not in the evidence", listener_condition=rr)
     # Listener reports the stored certificate as unusable (expired, wrong type).
     if rr_bad and rr_reason == "InvalidCertificateRef" and not says_missing:
         low = rr_msg.lower()
@@ -208,8 +218,12 @@ def _no_certificate(ctx: Ctx, ls: Any, sns: str, sname: str, secret_missing: boo
         ctx.set_node("certificate", "fail", f"no Certificate writes {sname}; {ns_of(c)}/{name_of(c)} writes {other}",
                      certificate=f"{ns_of(c)}/{name_of(c)}", secretName=other)
     elif ctx.idx.was_read("Certificate"):
-        ctx.set_node("certificate", "warn" if not secret_missing else "fail",
-                     f"no Certificate has secretName {sname} in {sns}")
+        if secret_missing:
+            ctx.set_node("certificate", "fail", f"no Certificate has secretName {sname} in {sns}")
+        else:
+            ctx.set_node("certificate", "skip", f"no Certificate has secretName {sname}: the Secret is not issued by cert-manager")
+    elif ctx.idx.read_error("Certificate") is not None:
+        ctx.set_node("certificate", "unknown", f"Certificates could not be read: {ctx.idx.read_error('Certificate').get('reason')}")
     else:
-        ctx.set_node("certificate", "unknown", "Certificates were not read")
+        ctx.set_node("certificate", "skip", "no Certificates in the evidence")
     skip_chain(ctx, "no Certificate for the listener's Secret", CHAIN_NODES[1:])

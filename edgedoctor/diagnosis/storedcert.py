@@ -58,7 +58,7 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
     try:
         info = cert_info(pems[0])
     except ValueError as e:
-        ctx.set_node("secret", "fail", f"Secret {sref}: tls.crt is not a valid certificate ({e})")
+        ctx.set_node("secret", "warn", f"Secret {sref}: tls.crt could not be parsed as a certificate ({e})")
         return
     left = seconds_left(info, ctx.now)
     details = {
