@@ -11,25 +11,15 @@ from edgedoctor.tui.widgets.detail import DetailPane
 from edgedoctor.tui.widgets.findings import FindingsTable
 from edgedoctor.tui.widgets.hostinput import HostInput
 from edgedoctor.tui.widgets.tree import DiagnosisTree
-from tests.tui.conftest import (
+from tests.tui.kit import (
     SIZE,
     SlowProbes,
     make_app,
+    plain,
     replay_checker,
     settle,
     snapshot_checker,
 )
-
-
-def plain(widget) -> str:
-    """What a Static shows, as text (Rich renderables rendered without colour)."""
-    import io
-
-    from rich.console import Console
-
-    console = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
-    console.print(widget.content)
-    return console.file.getvalue()
 
 
 def _static_text(app, selector: str) -> str:
@@ -173,8 +163,12 @@ async def test_secret_node_yaml_is_redacted(snapshot_of):
         await pilot.press("y")
         text = plain(main.query_one(DetailPane).query_one("#yaml"))
         assert "kind: Secret" in text
-        assert "tls.key" not in text or "<redacted>" in text
         assert "PRIVATE KEY" not in text
+        # only public certificates keep a value: no "tls.key: <data>" line
+        import re
+
+        assert not re.search(r"^\s*tls\.key:", text, re.M)
+        assert re.search(r"^\s*tls\.crt:", text, re.M)
 
 
 async def test_filter_narrows_tree_and_findings(snapshot_of):
@@ -324,3 +318,32 @@ async def test_mouse_click_on_a_finding_and_a_tab(snapshot_of):
         await pilot.click("#detail-tabs Tab#--content-tab-tab-yaml")
         await pilot.pause()
         assert main.query_one(DetailPane).tab == "yaml"
+
+
+async def test_real_probe_phase_matches_gather(snapshot_of):
+    """The probes run through collect's own pieces: the TUI's final diagnosis is the CLI's.
+
+    Loopback only (EDGEDOCTOR_LOOPBACK_ONLY): the resolvers are a closed port on 127.0.0.1
+    and the Gateway's public address is refused by the fence, so nothing leaves the machine.
+    """
+    from edgedoctor.collect import CheckOptions, gather
+    from edgedoctor.diagnosis.engine import diagnose
+    from edgedoctor.tui.session import Checker
+
+    opts = CheckOptions(host="", snapshots=[snapshot_of("cloudflare")], now="2026-12-02T03:00:00Z",
+                        nameservers=["127.0.0.1:9"], authoritative=["127.0.0.1:9"], timeout=2.0)
+    checker = Checker(opts)
+    assert checker.will_probe
+    app = make_app(checker, host="app.example.com")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        assert not main.probing
+        assert main.ev.dns is not None and main.ev.tls is not None
+        assert main.ev.options["offline"] is False
+        assert not any("probing" in line for line in _tree_lines(app).values())
+        tui = {n.node: n.status for n in main.diagnosis.tree}
+    import dataclasses
+
+    cli = diagnose(gather(dataclasses.replace(opts, host="app.example.com")))
+    assert tui == {n.node: n.status for n in cli.tree}

@@ -15,8 +15,7 @@ from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
 from edgedoctor.tui.session import Checker
 from tests import casekit
 from tests.fakeapi import FakeAPI
-from tests.tui.conftest import NOW, SIZE, make_app, settle, snapshot_checker
-from tests.tui.test_flows import plain
+from tests.tui.kit import NOW, SIZE, make_app, plain, settle, snapshot_checker
 
 PLAYBOOK = "cleanup-stuck-orders"
 ORDER = "wildcard-example-com-1-2264498345"

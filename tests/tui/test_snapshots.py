@@ -9,7 +9,7 @@ tmp dir and shown by base name only. Accept a changed look with
 from __future__ import annotations
 
 from edgedoctor.tui import walk
-from tests.tui.conftest import (
+from tests.tui.kit import (
     SIZE,
     FakeExecutor,
     FakeLive,

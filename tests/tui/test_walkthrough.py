@@ -13,16 +13,16 @@ from edgedoctor.tui.screens.modals import ConfirmChange, PickPlaybook
 from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
 from edgedoctor.tui.widgets.detail import DetailPane
 from edgedoctor.tui.widgets.findings import FindingsTable
-from tests.tui.conftest import (
+from tests.tui.kit import (
     SIZE,
     FakeExecutor,
     FakeLive,
     fake_plan,
     make_app,
+    plain,
     settle,
     snapshot_checker,
 )
-from tests.tui.test_flows import plain
 
 
 @pytest.fixture
