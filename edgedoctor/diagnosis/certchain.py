@@ -132,7 +132,7 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
         label = "next revision" if show is cr and cr is not None and _rev(show) == next_rev else "current revision"
         ctx.set_node(
             "certificate-request",
-            "pass" if cr_ok else "fail",
+            "pass" if cr_ok else _request_status(ctx, show, crready),
             f"CertificateRequest {ns_of(show)}/{name_of(show)} ({label}) "
             + ("issued" if cr_ok else f"{crready.get('reason', 'pending')}: {crready.get('message', '')}"),
             request=f"{ns_of(show)}/{name_of(show)}",
@@ -221,6 +221,14 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
     if any(f.code in ("cert-solver-no-match", "cert-manager-down") for f in ctx.findings):
         return
     _order_stuck(ctx, cert, show, order, messages, base_cmds)
+
+
+def _request_status(ctx: Ctx, cr: Obj, ready: dict[str, Any]) -> str:
+    """A request pending for a few minutes is issuance at work, not a failure."""
+    if ready.get("reason") in ("Failed", "Denied"):
+        return "fail"
+    age = ctx.minutes_since(meta(cr).get("creationTimestamp"))
+    return "warn" if age is not None and age < ORDER_STUCK_THRESHOLD_MIN else "fail"
 
 
 def _is_error_text(text: str) -> bool:

@@ -113,7 +113,11 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
     pending = []
     for ch in ctx.challenges:
         st = as_dict(ch.get("status"))
-        if st.get("state") in (None, "", "pending") or st.get("processing"):
+        reason = str(st.get("reason") or "")
+        waiting = not reason or "propagation" in reason.lower()
+        # Only a presented record can be looked for at the nameservers; a Challenge that
+        # failed to present (a Cloudflare API error) has its own cause.
+        if st.get("presented") and waiting and (st.get("state") in (None, "", "pending") or st.get("processing")):
             waited = ctx.minutes_since(as_dict(ch.get("metadata")).get("creationTimestamp"))
             pending.append({
                 "name": name_of(ch),
@@ -198,6 +202,11 @@ def _demote_symptoms(ctx: Ctx, blockers: list[str]) -> None:
     """
     codes = {f.code for f in ctx.findings if f.severity == "critical"}
     upstream = codes & _UPSTREAM
+    if "dns-internal-split-horizon" in codes:
+        for f in ctx.findings:
+            if f.code == "dns-propagation":
+                # k8s_gateway answers NXDOMAIN because it does not know the name: no cache to wait out.
+                f.severity = "info"
     proxied = any(f.code == "dns-cloudflare-proxied" for f in ctx.findings)
     for f in ctx.findings:
         if upstream and f.code == "redirect-missing":
