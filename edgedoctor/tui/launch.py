@@ -26,18 +26,19 @@ def prepare(args: argparse.Namespace):
     from edgedoctor import cli
     from edgedoctor.collect import EvidenceError, parse_now, validate_probe_args
     from edgedoctor.tui.history import History, default_path
-    from edgedoctor.tui.session import Checker, recording_host
+    from edgedoctor.tui.session import Checker, load_replay
 
     host = cli._host(args.host) if args.host else None
     opts = cli._options(args, host or "")
     if opts.now:
         parse_now(opts.now)
+    preloaded = None
     if opts.replay:
-        recorded = recording_host(opts.replay)
+        preloaded = load_replay(opts.replay)
         if host is None:
-            host = recorded  # a recording holds one host: show it at once
-        elif host != recorded:
-            raise EvidenceError(f"{opts.replay} is a recording of {recorded}, not {host}")
+            host = preloaded.host  # a recording holds one host: show it at once
+        elif host != preloaded.host:
+            raise EvidenceError(f"{opts.replay} is a recording of {preloaded.host}, not {host}")
     elif not opts.offline:
         validate_probe_args(opts)
     if opts.snapshots:
@@ -48,7 +49,9 @@ def prepare(args: argparse.Namespace):
         except SnapshotError as e:
             raise EvidenceError(str(e)) from None
     keep = not os.environ.get("EDGEDOCTOR_NO_HISTORY")
-    return Checker(opts), host, History(default_path() if keep else None)
+    checker = Checker(opts)
+    checker.preloaded = preloaded
+    return checker, host, History(default_path() if keep else None)
 
 
 def build_app(args: argparse.Namespace):

@@ -39,6 +39,8 @@ class Checker:
 
     def __init__(self, base: CheckOptions) -> None:
         self.base = base
+        # A recording already read (and checked) before the app started: used once.
+        self.preloaded: Evidence | None = None
 
     # -- what the header says
 
@@ -88,6 +90,15 @@ class Checker:
     def read_cluster(self, host: str) -> Evidence:
         """The cluster evidence (or the whole recording); raises EvidenceError."""
         if self.kind == "replay":
+            ev, self.preloaded = self.preloaded, None
+            if ev is not None and ev.host == host:
+                # The recording read by `prepare` to check it before the app started;
+                # what gather() does after loading a recording is only --now.
+                from edgedoctor.collect import parse_now
+
+                if self.base.now:
+                    ev.now = parse_now(self.base.now)
+                return ev
             return _gather(self.options(host))
         return _gather(replace(self.base, host=host, offline=True))
 
@@ -171,15 +182,15 @@ def _gather(opts: CheckOptions) -> Evidence:
         raise EvidenceError(f"could not read the evidence: {type(e).__name__}: {e}") from None
 
 
-def recording_host(path: str) -> str:
-    """The host a recording was made for; raises EvidenceError (one line)."""
+def load_replay(path: str) -> Evidence:
+    """The evidence of a recording; raises EvidenceError (one line)."""
     from edgedoctor.recording import RecordingError, load_recording
 
     try:
         ev, _ = load_recording(path)
     except RecordingError as e:
         raise EvidenceError(str(e)) from None
-    return ev.host
+    return ev
 
 
 def kube_contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:

@@ -82,3 +82,19 @@ print("LOADED", sorted({{m.split('.')[0] for m in sys.modules}} & {{'kubernetes'
     assert p.returncode == 0, p.stderr
     assert "ROOT cert-cloudflare-7003-cleanup WalkthroughScreen" in p.stdout
     assert "LOADED []" in p.stdout
+
+
+def test_replay_read_before_the_app_is_what_gather_gives(recording_of):
+    from edgedoctor.cli import build_parser
+    from edgedoctor.collect import CheckOptions, gather
+    from edgedoctor.tui.launch import prepare
+
+    args = build_parser().parse_args(["tui", "--replay", recording_of("cloudflare"), "--now", "2026-12-03T00:00:00Z"])
+    checker, host, _ = prepare(args)
+    assert host == "app.example.com" and checker.preloaded is not None
+    first = checker.read_cluster(host)
+    assert checker.preloaded is None  # used once: ctrl+r reads the file again
+    again = checker.read_cluster(host)
+    direct = gather(CheckOptions(host=host, replay=recording_of("cloudflare"), now="2026-12-03T00:00:00Z"))
+    assert first.to_dict() == again.to_dict() == direct.to_dict()
+    assert first.now == "2026-12-03T00:00:00Z"
