@@ -271,3 +271,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+# Front ends that take the same flags as `check` (the TUI, `fix`) use these.
+parse_host = _host
+check_options = _options
