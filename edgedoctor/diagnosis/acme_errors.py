@@ -21,6 +21,12 @@ _CF_TOKEN = re.compile(
 )
 _CF_SECRET_NS = re.compile(r"error getting cloudflare secret: secret \"?([^\"\s]+)\"? not found", re.I)
 _PROPAGATION = re.compile(r"waiting for dns-01 challenge propagation", re.I)
+# Let's Encrypt could not see the record: the terminal form of a propagation problem.
+_TXT_NOT_SEEN = re.compile(
+    r"no txt record found at _acme-challenge|incorrect txt record .* found at _acme-challenge|"
+    r"dns problem: (nxdomain|servfail|timeout)[^:]*looking up txt",
+    re.I,
+)
 _RATE = re.compile(r"urn:ietf:params:acme:error:ratelimited|\bratelimited\b", re.I)
 _RETRY_AFTER = re.compile(r"retry after ([0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9:]{8}(?: ?UTC|Z)?)", re.I)
 _CAA = re.compile(r"urn:ietf:params:acme:error:caa|caa record for \S+ prevents issuance", re.I)
@@ -78,6 +84,8 @@ def classify(message: str) -> Classified | None:
         return Classified("cert-issuer-not-ready", {})
     if _PROPAGATION.search(message):
         return Classified("cert-dns01-propagation-wait", {})
+    if _TXT_NOT_SEEN.search(message):
+        return Classified("cert-dns01-propagation-wait", {"validation": "failed"})
     return None
 
 

@@ -288,6 +288,18 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
         text = f"no solver of the issuer can be used for the domains: {oref}"
     elif code == "cert-issuer-not-ready":
         text = f"the issuer is missing or not Ready: {oref}"
+    elif code == "cert-dns01-propagation-wait" and c.detail.get("validation") == "failed":
+        name = spec(obj).get("dnsName")
+        text = (
+            f"Let's Encrypt looked for the _acme-challenge TXT record of {name or 'the domain'} and did not "
+            f"find it (or found another value): the record was not at the zone's authoritative servers when "
+            f"validation ran ({oref})"
+        )
+        if name:
+            cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
+        ctx.add(code, "critical" if ctx.secret is None or secret_expired(ctx) else "warning", node, text,
+                evidence=ev, commands=cmds, specificity=30)
+        return True
     elif code == "cert-dns01-propagation-wait":
         waited = ctx.minutes_since(meta(obj).get("creationTimestamp"))
         if waited is not None and waited < PROPAGATION_THRESHOLD_MIN:
