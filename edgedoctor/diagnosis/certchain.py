@@ -143,7 +143,7 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
         for c in (crready, denied, invalid):
             if c and c.get("message") and not cr_ok:
                 messages.append(("certificate-request", str(c.get("message")), show))
-        orders = idx.owned_by(show, "Order")
+        orders = idx.owned_by(show, "Order") or _by_name_prefix(ctx, "Order", show)
         order = _latest(orders)
         challenges = []
         if order is None:
@@ -164,7 +164,7 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
             )
             if ost.get("reason") and state != "valid":
                 messages.append(("order", str(ost.get("reason")), order))
-            challenges = idx.owned_by(order, "Challenge")
+            challenges = idx.owned_by(order, "Challenge") or _by_name_prefix(ctx, "Challenge", order)
             if not challenges:
                 ctx.set_node("challenge", "skip" if state == "valid" else "warn",
                              "no Challenges" + (" (deleted after the Order became valid)" if state == "valid" else ""))
@@ -221,6 +221,20 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
     if any(f.code in ("cert-solver-no-match", "cert-manager-down") for f in ctx.findings):
         return
     _order_stuck(ctx, cert, show, order, messages, base_cmds)
+
+
+def _by_name_prefix(ctx: Ctx, kind: str, owner: Obj) -> list[Obj]:
+    """Children of an owner when hand-written objects carry no ownerReferences:
+    cert-manager names an Order `<request>-<hash>` and a Challenge `<order>-<hash>`."""
+    prefix = name_of(owner) + "-"
+    out = []
+    for o in ctx.idx.in_namespace(kind, ns_of(owner)):
+        if meta(o).get("ownerReferences"):
+            continue
+        rest = name_of(o)[len(prefix):]
+        if name_of(o).startswith(prefix) and rest.isdigit():
+            out.append(o)
+    return out
 
 
 def _request_status(ctx: Ctx, cr: Obj, ready: dict[str, Any]) -> str:
