@@ -78,7 +78,9 @@ print(cold, *warm)
 
 
 def in_process(recording: str, runs: int) -> tuple[float, list[float]]:
-    env = {**os.environ, "EDGEDOCTOR_NO_HISTORY": "1", "PYTHONPATH": str(ROOT)}
+    # As an installed package runs: with bytecode (this machine may set PYTHONDONTWRITEBYTECODE).
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+           "EDGEDOCTOR_NO_HISTORY": "1", "PYTHONPATH": str(ROOT)}
     p = subprocess.run([sys.executable, "-c", IN_PROCESS, recording, str(runs)], capture_output=True, text=True,
                        cwd=ROOT, env=env, timeout=120)
     if p.returncode != 0:
@@ -103,7 +105,7 @@ def tmux_run(argv: list[str], ready: Callable[[str], bool], tmp: Path) -> float 
         return None
     sock = f"edgedoctor-bench-{uuid.uuid4().hex[:8]}"
     cmd = " ".join(shlex.quote(a) for a in argv)
-    script = (f"cd {shlex.quote(str(ROOT))} && env -u COLUMNS -u LINES XDG_STATE_HOME={shlex.quote(str(tmp))} "
+    script = (f"cd {shlex.quote(str(ROOT))} && env -u COLUMNS -u LINES -u PYTHONDONTWRITEBYTECODE XDG_STATE_HOME={shlex.quote(str(tmp))} "
               f"EDGEDOCTOR_NO_HISTORY=1 TERM=xterm-256color {cmd}; sleep 30")
 
     def tmux(*args: str) -> subprocess.CompletedProcess:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -21,10 +23,11 @@ class EdgeDoctorApp(App[int]):
         Binding("colon", "command_palette", "Commands"),
     ]
 
-    def __init__(self, checker: Checker, host: str | None = None, history: History | None = None) -> None:
+    def __init__(self, checker: Checker, host: str | None = None, history: History | None = None,
+                 initial: tuple[Any, Any] | None = None) -> None:
         super().__init__()
         self.checker = checker
-        self.main_screen = MainScreen(checker, history or History(), host)
+        self.main_screen = MainScreen(checker, history or History(), host, initial=initial)
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen

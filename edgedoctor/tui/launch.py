@@ -57,6 +57,12 @@ def prepare(args: argparse.Namespace):
 def build_app(args: argparse.Namespace):
     """The app for these flags (raises UsageError/EvidenceError before importing textual)."""
     checker, host, history = prepare(args)
+    initial = None
+    if host and checker.kind == "replay":
+        # A replay needs no worker: diagnose it before the app exists, so the first
+        # frame Textual draws already holds the tree (one render pass, not two).
+        ev = checker.read_cluster(host)
+        initial = (ev, checker.diagnose(ev))
     import gc
 
     from edgedoctor.tui.app import EdgeDoctorApp
@@ -64,7 +70,7 @@ def build_app(args: argparse.Namespace):
     # What the imports made lives as long as the process: keeping it out of the
     # collector's scans saves a few full collections during the first screen.
     gc.freeze()
-    return EdgeDoctorApp(checker, host, history)
+    return EdgeDoctorApp(checker, host, history, initial=initial)
 
 
 def run_tui(args: argparse.Namespace) -> int:

@@ -51,8 +51,10 @@ class MainScreen(Screen):
         Binding("h", "focus_host", "Host", show=False),
     ]
 
-    def __init__(self, checker: Checker, history: History, host: str | None = None) -> None:
+    def __init__(self, checker: Checker, history: History, host: str | None = None,
+                 initial: tuple[Evidence, Diagnosis] | None = None) -> None:
         super().__init__()
+        self._initial = initial
         self.checker = checker
         self.history = history
         self.host: str | None = host
@@ -85,7 +87,16 @@ class MainScreen(Screen):
         self._spinner = self.set_interval(0.1, self._tick, pause=True)
         self._header()
         self._findings_title()
-        if self.host:
+        if self.host and self._initial is not None and self._initial[0].host == self.host:
+            # Diagnosed before the app started (a replay): show it in the first frame.
+            ev, d = self._initial
+            self._initial = None
+            self.generation += 1
+            self.query_one(DiagnosisTree).start(self.host, READING)
+            self._show(ev, d)
+            self._header()
+            self.query_one(DiagnosisTree).focus()
+        elif self.host:
             self.start_check(self.host)
             self.query_one(DiagnosisTree).focus()
         else:
