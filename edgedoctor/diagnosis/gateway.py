@@ -285,30 +285,30 @@ def diagnose_gateway(ctx: Ctx) -> None:
     if not class_ok:
         gw_status = "fail"
         gw_summary.append(f"GatewayClass {spec(gw).get('gatewayClassName')} not accepted")
-    if not addresses and class_ok:
+    reconciled = accepted is not None or programmed is not None
+    if not addresses and class_ok and reconciled:
         reason = (programmed or {}).get("reason")
-        if reason in (None, "AddressNotAssigned") or (programmed or {}).get("status") != "True":
-            pending = [s for s in svc_ev if not s.get("ingress")]
-            msg = f"Gateway {gref} has no address"
-            if programmed is not None:
-                msg += f" (Programmed={programmed.get('status')} {reason}: {programmed.get('message', '')})"
-            if pending:
-                p = pending[0]
-                msg += f"; its {p.get('type')} Service {p['service']} has no external IP (<pending>)"
-            ctx.add(
-                "gateway-no-address",
-                "critical",
-                "load-balancer",
-                msg,
-                evidence={"gateway": gref, "programmed": programmed, "services": svc_ev},
-                commands=[
-                    cmd.describe("gateway", ns_of(gw), name_of(gw)),
-                    f"kubectl get svc -A -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)},gateway.envoyproxy.io/owning-gateway-namespace={ns_of(gw)}",
-                ],
-                specificity=24,
-            )
-            gw_status = "fail"
-            gw_summary.append("no address")
+        pending = [s for s in svc_ev if not s.get("ingress")]
+        msg = f"Gateway {gref} has no address"
+        if programmed is not None:
+            msg += f" (Programmed={programmed.get('status')} {reason}: {programmed.get('message', '')})"
+        if pending:
+            p = pending[0]
+            msg += f"; its {p.get('type')} Service {p['service']} has no external IP (<pending>)"
+        ctx.add(
+            "gateway-no-address",
+            "critical",
+            "load-balancer",
+            msg,
+            evidence={"gateway": gref, "programmed": programmed, "services": svc_ev},
+            commands=[
+                cmd.describe("gateway", ns_of(gw), name_of(gw)),
+                f"kubectl get svc -A -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)},gateway.envoyproxy.io/owning-gateway-namespace={ns_of(gw)}",
+            ],
+            specificity=24,
+        )
+        gw_status = "fail"
+        gw_summary.append("no address")
     elif class_ok:
         problems = []
         if accepted is not None and accepted.get("status") != "True":
