@@ -891,7 +891,8 @@ class _Analysis:
                 return
             msg = f"http://{self.host}/ gets no HTTP answer: {last.get('error')}"
             spec = 20 if kind == "refused" else 10
-            self.add("redirect-missing", "critical", "http-redirect", msg, spec,
+            # https may still work: a missing redirect degrades, a loop breaks.
+            self.add("redirect-missing", "warning", "http-redirect", msg, spec,
                      {"error": last.get("error"), "error_kind": kind},
                      [_curl(self.host, str(last.get("address")), "http", int(last.get("port") or 80))])
             self.nodes["http-redirect"] = NodeResult("http-redirect", "fail", msg, details)
@@ -926,10 +927,10 @@ class _Analysis:
             msg = (f"http://{self.host}/ answers {status} instead of a redirect to https://{self.host}/"
                    + (f" (server: {server})" if server else ""))
             spec = 20
-        self.add("redirect-missing", "critical", "http-redirect", msg, spec,
+        self.add("redirect-missing", "critical" if spec >= 30 else "warning", "http-redirect", msg, spec,
                  {"status": status, "location": location, "url": h["url"], "address": h["address"],
                   "body_sample": (h.get("body_sample") or "")[:160]}, cmds)
-        self.nodes["http-redirect"] = NodeResult("http-redirect", "fail", msg, details)
+        self.nodes["http-redirect"] = NodeResult("http-redirect", "fail" if spec >= 30 else "warn", msg, details)
 
     def _https_loop(self, secure: list[dict[str, Any]]) -> dict[str, Any] | None:
         for h in secure:

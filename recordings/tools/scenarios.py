@@ -601,7 +601,7 @@ def _seed_landing(pki: PKI):
 
 
 @scenario("http-not-redirecting", "the app route attaches to the http listener too and outranks the redirect: http:// serves the app",
-          crit("redirect-missing", "app-routing"), """
+          warn("redirect-missing", "app-routing"), """
     What happened: the http listener allows routes from all namespaces, and the new app route has
     no sectionName, so it attaches to both listeners. On port 80 its specific hostname beats the
     hostname-less redirect route, so http:// serves the app in clear text instead of redirecting.
