@@ -251,7 +251,8 @@ def _default_dns_node(ctx: Ctx, blockers: list[str]) -> None:
         ctx.set_node("dns", "skip", f"not probed (offline); {what}", expected_addresses=ctx.expected_addresses or None)
 
 
-def _fill_values(ctx: Ctx, f: Finding, category: str | None) -> dict[str, str]:
+def placeholder_values(ctx: Ctx, category: str | None = None) -> dict[str, str]:
+    """The names the catalog's `confirm` and the playbooks' commands are filled with."""
     v: dict[str, str] = {"host": ctx.host}
     dns = ctx.ev.dns or {}
     if dns.get("zone"):
@@ -318,7 +319,7 @@ def assemble(ctx: Ctx) -> Diagnosis:
             e = {}
         f.category = e.get("category")
         f.playbooks = list(e.get("playbooks") or [])
-        values = _fill_values(ctx, f, f.category)
+        values = placeholder_values(ctx, f.category)
         for tmpl in e.get("confirm") or []:
             filled = catalog.fill(str(tmpl), values)
             if filled and filled not in f.commands:

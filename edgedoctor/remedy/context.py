@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgedoctor.diagnosis.context import Ctx
-from edgedoctor.diagnosis.index import ClusterIndex, Obj, as_dict, meta, name_of, ns_of, spec
+from edgedoctor.diagnosis.index import ClusterIndex, Obj, meta, name_of, ns_of
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis, Finding
 
@@ -86,28 +86,14 @@ def uid_of(obj: Obj) -> str | None:
 
 
 def _values(ctx: Ctx) -> dict[str, Any]:
-    v: dict[str, Any] = {"host": ctx.host}
-    dns = ctx.ev.dns or {}
-    if dns.get("zone"):
-        v["zone"] = str(dns["zone"]).rstrip(".")
-    if ctx.gateway is not None:
-        v["gateway"], v["gateway_namespace"] = name_of(ctx.gateway), ns_of(ctx.gateway)
-    if ctx.listener is not None:
-        v["listener"] = ctx.listener.name
+    from edgedoctor.diagnosis.engine import placeholder_values
+
+    v: dict[str, Any] = dict(placeholder_values(ctx))
     if ctx.http_listener is not None:
         v["http_listener"] = ctx.http_listener.name
-    if ctx.route is not None:
-        v["route"], v["route_namespace"] = name_of(ctx.route), ns_of(ctx.route)
-    if ctx.secret_ref is not None:
-        v["secret_namespace"], v["secret"] = ctx.secret_ref
-    if ctx.certificate is not None:
-        v["certificate"], v["certificate_namespace"] = name_of(ctx.certificate), ns_of(ctx.certificate)
-        ir = as_dict(spec(ctx.certificate).get("issuerRef"))
-        if ir.get("name"):
-            v["issuer"] = str(ir["name"])
-            v["issuer_kind"] = str(ir.get("kind") or "Issuer")
-            v["issuer_kubectl"] = (f"clusterissuer {v['issuer']}" if v["issuer_kind"] == "ClusterIssuer"
-                                   else f"-n {ns_of(ctx.certificate)} issuer {v['issuer']}")
+    if v.get("issuer"):
+        v["issuer_kubectl"] = (f"clusterissuer {v['issuer']}" if v["issuer_kind"] == "ClusterIssuer"
+                               else f"-n {v['certificate_namespace']} issuer {v['issuer']}")
     cm = ctx.controller("cert-manager")
     if cm is not None:
         v["cert_manager_namespace"], v["cert_manager_deployment"] = cm.namespace, cm.name
