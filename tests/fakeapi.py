@@ -2,7 +2,8 @@
 
 It serves the kinds of edgedoctor.kinds (LIST with paging, GET, discovery), takes
 writes (POST, PUT incl. /status, PATCH merge/json/strategic, DELETE) honouring
-`dryRun=All`, answers SelfSubjectAccessReviews from a configurable policy, and can
+`dryRun=All` (for DELETE from the DeleteOptions body when one is sent, as kube-apiserver
+does), answers SelfSubjectAccessReviews from a configurable policy, and can
 be told to fail: 403, 404 (CRD not installed), 500, or hang until shutdown.
 
     with FakeAPI(objects) as api:
@@ -685,6 +686,15 @@ class FakeAPI:
         path = split.path
         query = parse_qs(split.query)
         dry_run = "All" in query.get("dryRun", [])
+        delete_options: dict[str, Any] = {}
+        if method == "DELETE" and body:
+            # As kube-apiserver (apiserver/pkg/endpoints/handlers/delete.go): a DELETE that
+            # sends a body takes its DeleteOptions from the body alone; the query is ignored.
+            parsed_options = _json_body(body)
+            if not isinstance(parsed_options, dict):
+                raise _Error(400, "the DeleteOptions body is not an object")
+            delete_options = parsed_options
+            dry_run = "All" in (delete_options.get("dryRun") or [])
         with self._lock:
             self.requests.append(
                 {"method": method, "path": path, "query": {k: v[-1] for k, v in query.items()}}
@@ -739,7 +749,9 @@ class FakeAPI:
                         "dry_run": dry_run,
                     }
                 )
-            return self._write(method, route, parsed, headers.get("Content-Type", ""), dry_run)
+            return self._write(
+                method, route, parsed, headers.get("Content-Type", ""), dry_run, delete_options
+            )
         if method != "GET":
             raise _Error(405, "method not allowed")
         if route.name is None:
@@ -918,7 +930,13 @@ class FakeAPI:
         }
 
     def _write(
-        self, method: str, route: _Route, body: Any, content_type: str, dry_run: bool
+        self,
+        method: str,
+        route: _Route,
+        body: Any,
+        content_type: str,
+        dry_run: bool,
+        delete_options: dict[str, Any] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         k = route.kind
         assert k is not None
@@ -933,6 +951,7 @@ class FakeAPI:
         with self._lock:
             old = copy.deepcopy(self._existing(route))
             if method == "DELETE":
+                _check_preconditions(k, route.name, old, (delete_options or {}).get("preconditions"))
                 if not dry_run:
                     del self._store[self._key(k, route.namespace, route.name)]
                 return 200, self._served_copy(route, old)
@@ -1062,6 +1081,23 @@ def _verb(method: str, route: _Route | None) -> str:
     return {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}.get(
         method, method.lower()
     )
+
+
+def _check_preconditions(k: Kind, name: str, obj: dict[str, Any], pre: Any) -> None:
+    """DeleteOptions.preconditions, answered with kube-apiserver's 409 and wording."""
+    if not isinstance(pre, dict):
+        return
+    meta = obj.get("metadata") or {}
+    for key, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+        want = pre.get(key)
+        if want and want != meta.get(key):
+            resource = f"{k.plural}.{k.group}" if k.group else k.plural
+            raise _Error(
+                409,
+                f'Operation cannot be fulfilled on {resource} "{name}": Precondition failed: '
+                f"{label} in precondition: {want}, {label} in object meta: {meta.get(key)}",
+                reason="Conflict",
+            )
 
 
 def _json_body(body: bytes) -> Any:

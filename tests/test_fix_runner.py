@@ -222,6 +222,55 @@ def test_cleanup_deletes_only_the_named_certificates_objects(cluster):
 
 
 @edits(STUCK)
+def test_cleanup_dry_run_deletes_nothing_and_apply_audits_every_delete(cluster):
+    before = {(o["kind"], o["metadata"]["name"]): o["metadata"]["resourceVersion"] for o in cluster.api.objects()}
+    dry = cluster.fix("cleanup-stuck-orders")
+    assert dry.rc == 0, dry.out + dry.err
+    assert "Dry run only: nothing was changed" in dry.out
+    assert {(o["kind"], o["metadata"]["name"]): o["metadata"]["resourceVersion"] for o in cluster.api.objects()} == before
+    deletes = [w for w in cluster.api.writes if w["method"] == "DELETE"]
+    assert deletes and all(w["dry_run"] and w["body"]["dryRun"] == ["All"] for w in deletes)
+    assert all(set(w["body"]["preconditions"]) == {"uid", "resourceVersion"} for w in deletes)
+
+    r = cluster.fix("cleanup-stuck-orders", "--apply", "--yes")
+    assert "nothing to change" not in r.out and "No change was made" not in r.out, r.out
+    applied = [x for x in r.audit_lines if x["applied"]]
+    assert {x["op"] for x in applied} == {"delete"}
+    assert len(applied) == len([c for c in cluster.changes() if c[0] == "DELETE"]) >= 2
+    kinds = {x["object"].split()[0] for x in applied}
+    assert {"Order", "CertificateRequest"} <= kinds
+
+
+@edits(STUCK)
+def test_a_delete_of_a_changed_object_is_a_conflict_not_a_retry(cluster):
+    from edgedoctor.collect import CheckOptions, gather
+    from edgedoctor.diagnosis.engine import diagnose
+    from edgedoctor.kube.writer import ClusterWriter
+    from edgedoctor.remedy import build_plan
+
+    ev = gather(CheckOptions(host=HOST, kubeconfig=str(cluster.kubeconfig), offline=True, now=casekit.NOW))
+    plan = build_plan("cleanup-stuck-orders", ev, diagnose(ev), read_only=False)
+    s = next(x for x in plan.change_steps if x.change["kind"] == "Order")
+
+    class ChangedInBetween(ClusterWriter):
+        # cert-manager updates the Order between our read and our delete.
+        def delete(self, *a: Any, **kw: Any) -> Any:
+            if not kw.get("dry_run"):
+                o = cluster.api.get("Order", "gateway", s.change["name"])
+                cluster.api.add({**o, "metadata": {**o["metadata"], "labels": {"touched": "yes"}}})
+            return super().delete(*a, **kw)
+
+    with ChangedInBetween.from_config(str(cluster.kubeconfig)) as w:
+        ex = Executor(w, audit_log=str(cluster.audit), read_only=False, evidence=ev, playbook_id=plan.playbook_id)
+        r = ex.apply(s)
+    assert not r.ok and r.outcome == "conflict", r
+    assert "changed since it was read" in r.message
+    assert cluster.api.get("Order", "gateway", s.change["name"]) is not None
+    real = [w for w in cluster.api.writes if w["method"] == "DELETE" and not w["dry_run"]]
+    assert len(real) == 1  # refused once, never retried
+
+
+@edits(STUCK)
 def test_cleanup_leaves_a_recreated_object_alone(cluster):
     # Plan from the evidence, then cert-manager re-creates the CR under its stable name.
     old = cluster.api.get("CertificateRequest", "gateway", "wildcard-example-com-1")

@@ -328,7 +328,56 @@ def test_delete(api: FakeAPI, writer: ClusterWriter) -> None:
     with pytest.raises(WriteError) as e:
         writer.delete("Certificate", "edge", "wildcard", dry_run=True)
     assert e.value.status == 404
-    assert [w["query"].get("dryRun") for w in api.writes] == ["All", None, "All"]
+    # Every option travels in the DeleteOptions body: kube-apiserver ignores the query
+    # of a DELETE that has a body.
+    assert [w["dry_run"] for w in api.writes] == [True, False, True]
+    assert [(w["body"] or {}).get("dryRun") for w in api.writes] == [["All"], None, ["All"]]
+    assert all(w["query"].get("dryRun") is None for w in api.writes)
+    assert all((w["body"] or {}).get("propagationPolicy") == "Background" for w in api.writes)
+
+
+def test_fake_server_takes_delete_options_from_the_body(api: FakeAPI, kubeconfig: Path) -> None:
+    """The pre-hotfix writer (dryRun in the query beside a DeleteOptions body) deleted
+    for real on kube-apiserver; the fake now behaves the same, so such a writer fails here."""
+
+    class QueryDryRunWriter(ClusterWriter):
+        def delete(self, kind: str, namespace: str | None, name: str, *, dry_run: bool,
+                   uid: str | None = None, resource_version: str | None = None) -> dict[str, Any]:
+            body = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+            query = [("dryRun", "All")] if dry_run else []
+            return self._request(
+                "DELETE",
+                f"/apis/cert-manager.io/v1/namespaces/{namespace}/certificates/{name}",
+                body=body,
+                query=query,
+            )
+
+    old = QueryDryRunWriter.from_config(str(kubeconfig), "fake")
+    try:
+        old.delete("Certificate", "edge", "wildcard", dry_run=True)
+    finally:
+        old.close()
+    assert api.get("Certificate", "edge", "wildcard") is None, "the query-only dry run must delete"
+
+
+def test_delete_preconditions(api: FakeAPI, writer: ClusterWriter) -> None:
+    live = writer.get("Certificate", "edge", "wildcard")
+    assert live is not None
+    uid, rv = live["metadata"]["uid"], live["metadata"]["resourceVersion"]
+    # A changed object (another resourceVersion) is not deleted, not even in a dry run.
+    with pytest.raises(WriteError) as e:
+        writer.delete("Certificate", "edge", "wildcard", dry_run=False, uid=uid, resource_version="1")
+    assert e.value.status == 409 and "Precondition failed" in e.value.reason
+    with pytest.raises(WriteError) as e:
+        writer.delete("Certificate", "edge", "wildcard", dry_run=False, uid="another-uid")
+    assert e.value.status == 409
+    assert api.get("Certificate", "edge", "wildcard") is not None
+    writer.delete("Certificate", "edge", "wildcard", dry_run=True, uid=uid, resource_version=rv)
+    assert api.get("Certificate", "edge", "wildcard") is not None
+    writer.delete("Certificate", "edge", "wildcard", dry_run=False, uid=uid, resource_version=rv)
+    assert api.get("Certificate", "edge", "wildcard") is None
+    bodies = [w["body"] for w in api.writes]
+    assert bodies[-1]["preconditions"] == {"uid": uid, "resourceVersion": rv}
 
 
 def test_secrets_come_back_redacted_and_bodies_are_not_logged(

@@ -291,21 +291,40 @@ class ClusterWriter:
         return self._versioned(kind, call)
 
     def delete(
-        self, kind: str, namespace: str | None, name: str, *, dry_run: bool
+        self,
+        kind: str,
+        namespace: str | None,
+        name: str,
+        *,
+        dry_run: bool,
+        uid: str | None = None,
+        resource_version: str | None = None,
     ) -> dict[str, Any]:
-        query = [("dryRun", "All")] if dry_run else []
+        """DELETE with every option inside the DeleteOptions body.
+
+        kube-apiserver decodes a DELETE's options from the body whenever one is sent
+        and then ignores the query string, so `dryRun` in the query next to a body is
+        silently dropped and the "dry run" deletes for real. The preconditions make the
+        server refuse (409) when the object was re-created (uid) or changed
+        (resourceVersion) since it was read, instead of deleting the wrong thing.
+        """
+        options: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "propagationPolicy": "Background",
+        }
+        if dry_run:
+            options["dryRun"] = ["All"]
+        preconditions = {
+            key: value
+            for key, value in (("uid", uid), ("resourceVersion", resource_version))
+            if value
+        }
+        if preconditions:
+            options["preconditions"] = preconditions
         return self._versioned(
             kind,
-            lambda k, v: self._request(
-                "DELETE",
-                _path(k, v, namespace, name),
-                body={
-                    "apiVersion": "v1",
-                    "kind": "DeleteOptions",
-                    "propagationPolicy": "Background",
-                },
-                query=query,
-            ),
+            lambda k, v: self._request("DELETE", _path(k, v, namespace, name), body=options),
         )
 
 

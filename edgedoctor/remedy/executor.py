@@ -248,7 +248,8 @@ class Executor:
         verbs = ", ".join(f"{a['verb']} {a['resource']}{'/' + a['subresource'] if a.get('subresource') else ''}" for a in reviews)
         placeholder = " (with a placeholder for the secret value: it is read only when applying)" if ch.get("secret") else ""
         return self._log(step, dry_run=True, applied=False, r=self._result(
-            True, "ok", f"dry run passed: {describe_change(ch)}; allowed to {verbs}{placeholder}",
+            True, "ok", f"dry run passed (sent to the API server with dryRun=All; nothing was changed): "
+            f"{describe_change(ch)}; allowed to {verbs}{placeholder}",
             access=reviews, resource_version=meta(server).get("resourceVersion")))
 
     def apply(self, step: StepPlan) -> StepResult:
@@ -279,6 +280,11 @@ class Executor:
                 self._secrets += [secret, base64.b64encode(secret.encode()).decode()]
             out = self._send(ch, live, dry_run=False, secret=secret)
         except WriteError as e:
+            if e.status == 409:
+                # Not retried: the object moved under the plan, a person must look again.
+                return self._log(step, dry_run=False, applied=False, r=self._result(
+                    False, "conflict", f"{describe_change(ch)} refused by the server: the object changed "
+                    f"since it was read ({e.reason}); nothing was changed: run the playbook again"))
             return self._log(step, dry_run=False, applied=False,
                              r=self._result(False, "failed", f"{describe_change(ch)} failed: {e}"))
         except Exception as e:  # a bug: only its type, since its text might quote the body
@@ -299,7 +305,11 @@ class Executor:
         if op == "create":
             return w.create(kind, ns, body, dry_run=dry_run)
         if op == "delete":
-            return w.delete(kind, ns, name, dry_run=dry_run)
+            # The uid and resourceVersion just read: the server refuses the delete if the
+            # object was replaced or changed in between, so the wrong object is never removed.
+            assert live is not None
+            return w.delete(kind, ns, name, dry_run=dry_run, uid=meta(live).get("uid"),
+                            resource_version=meta(live).get("resourceVersion"))
         if op == "update-status":
             assert live is not None
             return w.update_status(kind, str(ns), name, _with_conditions(live, as_list(as_dict(body).get("conditions"))),

@@ -92,9 +92,11 @@ async def test_live_walkthrough_cancel_then_confirm(live_cluster, tmp_path: Path
         # the dry run went to the server, and changed nothing
         result = screen.state[screen.index]["result"]
         assert result.ok, result.message
-        assert "dry run passed" in _text(screen, "#walk-result")
+        assert "dry run passed (sent to the API server with dryRun=All; nothing was changed)" in _text(
+            screen, "#walk-result")
         deletes = [w for w in api.writes if w["method"] == "DELETE"]
-        assert deletes and all(w["dry_run"] for w in deletes)
+        # the fake reads a DELETE's options from its body, as kube-apiserver does
+        assert deletes and all(w["dry_run"] and w["body"]["dryRun"] == ["All"] for w in deletes)
         assert api.get("Order", "gateway", ORDER) is not None
         # cancel: the default answer
         await pilot.press("a")
