@@ -92,6 +92,9 @@ class Diagnosis:
     generated_at: str
     # Why the state could not be established, when the verdict is unknown.
     unknown_reasons: list[str] = field(default_factory=list)
+    # Why a WARNING verdict stands over nodes marked FAIL ("renewal blocked, current
+    # certificate valid until ..."); None otherwise.
+    verdict_label: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -107,6 +110,8 @@ class Diagnosis:
         }
         if self.unknown_reasons:
             out["unknown_reasons"] = self.unknown_reasons
+        if self.verdict_label:
+            out["verdict_label"] = self.verdict_label
         return out
 
     def node(self, name: str) -> NodeResult | None:

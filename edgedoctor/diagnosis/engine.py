@@ -305,6 +305,78 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
     return sorted(best.values(), key=lambda f: order[id(f)])
 
 
+# How bad a node status is, next to a finding's severity. Unknown and error say the state
+# was not established: a finding does not turn them into a judgement.
+_STATUS_FLOOR = {"warning": "warn", "critical": "fail"}
+_STATUS_RANK = {"skip": 0, "pass": 0, "warn": 1, "fail": 2}
+
+
+def settle_nodes(nodes: dict[str, NodeResult], findings: list[Finding]) -> None:
+    """A node that carries a finding is never shown better than the finding's severity.
+
+    The layers set a node from the object they read (a Secret that holds a valid
+    certificate is "valid"); a later layer may find that this very node is why the host
+    fails (the listener cannot read that Secret across namespaces). The tree, the banner,
+    the text and the JSON must not contradict each other, so the node takes the worst
+    severity of its findings and its summary names the finding.
+    """
+    for f in findings:  # sorted most severe first
+        floor = _STATUS_FLOOR.get(f.severity)
+        n = nodes.get(f.node)
+        if floor is None or n is None or n.status not in _STATUS_RANK:
+            continue
+        if _STATUS_RANK[n.status] >= _STATUS_RANK[floor]:
+            continue
+        summary = n.summary if n.status != "skip" else ""
+        summary = f"{f.code}: {summary}" if summary else f"{f.code}: {f.message}"
+        nodes[f.node] = NodeResult(n.node, floor, summary, {**n.details, "raised_by": f.code})  # type: ignore[arg-type]
+
+
+_CERT_CHAIN = ("certificate", "certificate-request", "order", "challenge", "secret")
+
+
+def verdict_label(verdict: str, tree: list[NodeResult]) -> str | None:
+    """Why a WARNING verdict stands over nodes marked FAIL (None when nothing needs saying).
+
+    A warning means users are still served; a FAIL node below it reads as a contradiction
+    unless the banner says what still works.
+    """
+    if verdict != "warning":
+        return None
+    failing = [n.node for n in tree if n.status == "fail"]
+    if not failing:
+        return None
+    by = {n.node: n for n in tree}
+    served = by.get("served-certificate")
+    if all(n in _CERT_CHAIN for n in failing):
+        until = _valid_until(by)
+        what = "renewal blocked" if _has_current_cert(by) else "issuance blocked"
+        if served is not None and served.status in ("pass", "warn") and until:
+            return f"{what}, current certificate valid until {until} ({', '.join(failing)} failing)"
+        if until:
+            return f"{what}, stored certificate valid until {until} ({', '.join(failing)} failing)"
+        return f"{what} ({', '.join(failing)} failing), the host is still served"
+    return f"{', '.join(failing)} failing, but no critical finding: the host is still served"
+
+
+def _valid_until(by: dict[str, NodeResult]) -> str | None:
+    for name in ("secret", "served-certificate"):
+        n = by.get(name)
+        if n is None:
+            continue
+        until = n.details.get("not_after")
+        if not until and isinstance(n.details.get("secret"), dict):
+            until = n.details["secret"].get("not_after")
+        if until:
+            return str(until)
+    return None
+
+
+def _has_current_cert(by: dict[str, NodeResult]) -> bool:
+    s = by.get("secret")
+    return s is not None and s.status in ("pass", "warn")
+
+
 def _rank(f: Finding) -> tuple[int, int, int]:
     depth = NODE_ORDER.index(f.node) if f.node in NODE_ORDER else 0
     return (SEVERITY_RANK[f.severity], f.specificity, depth)
@@ -325,6 +397,7 @@ def assemble(ctx: Ctx) -> Diagnosis:
             if filled and filled not in f.commands:
                 f.commands.append(filled)
     findings.sort(key=_rank, reverse=True)
+    settle_nodes(ctx.nodes, findings)
     tree = [ctx.nodes[n] for n in NODE_ORDER if n in ctx.nodes]
     unknown = [f"{n.node}: {n.summary}" for n in tree if n.status in ("unknown", "error")]
     crit = [f for f in findings if f.severity == "critical"]
@@ -348,6 +421,7 @@ def assemble(ctx: Ctx) -> Diagnosis:
     source = dict(ctx.ev.source)
     if ctx.ev.cluster.context and "context" not in source:
         source["context"] = ctx.ev.cluster.context
+    label = verdict_label(verdict, tree)
     return Diagnosis(
         host=ctx.host,
         verdict=verdict,  # type: ignore[arg-type]
@@ -358,4 +432,5 @@ def assemble(ctx: Ctx) -> Diagnosis:
         source=source,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         unknown_reasons=unknown if verdict == "unknown" else [],
+        verdict_label=label,
     )

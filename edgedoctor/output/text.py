@@ -88,6 +88,9 @@ def render_text(d: Diagnosis, *, color: bool = False) -> str:
     src = d.source.get("kind", "?")
     ctx = d.source.get("context")
     lines.append(f"{d.host}  (source: {src}{', context ' + ctx if ctx else ''})")
+    if d.verdict_label:
+        # Said before the tree: its FAIL rows would otherwise contradict the WARNING above.
+        lines.append(f"  {VERDICT[d.verdict]}: {d.verdict_label}")
     for n in d.tree:
         mark = _c(MARK[n.status], COLOR[n.status], color)
         lines.append(f"  [{mark}] {n.node:<20} {one_line(n.summary)}")

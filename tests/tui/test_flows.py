@@ -347,3 +347,25 @@ async def test_real_probe_phase_matches_gather(snapshot_of):
 
     cli = diagnose(gather(dataclasses.replace(opts, host="app.example.com")))
     assert tui == {n.node: n.status for n in cli.tree}
+
+
+async def test_tree_and_banner_agree_with_the_engine_on_library_recordings():
+    """The report's 3 a.m. contradictions: no ✔ under a CRITICAL at that node; WARNING says why."""
+    from pathlib import Path
+
+    lib = Path(__file__).resolve().parents[2] / "recordings"
+    for name, node, word in [("k8s-gateway-no-httproute.yaml", "dns", "FAIL"),
+                             ("cert-refgrant-missing.yaml", "secret", "FAIL")]:
+        app = make_app(replay_checker(str(lib / name)), load_recording(str(lib / name))[0].host)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            line = _tree_lines(app)[node]
+            assert word in line and "✔" not in line, line
+            assert f"{node} FAIL" in " ".join(plain(app.main_screen.query_one("#detail-title")).split())
+    name = "cert-manager-7003-cleanup.yaml"
+    app = make_app(replay_checker(str(lib / name)), load_recording(str(lib / name))[0].host)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        verdict = _static_text(app, "#verdict")
+        assert "WARNING (renewal blocked, current certificate valid until" in " ".join(verdict.split())
+        assert "FAIL" in _tree_lines(app)["challenge"]

@@ -27,6 +27,9 @@ class VerdictBanner(Static):
         self.set_class(False, "-error")
         t = Text()
         t.append(d.verdict.upper(), style=VERDICT_STYLE[d.verdict])
+        if d.verdict_label:
+            # The FAIL rows of the tree need this beside the WARNING, or they contradict it.
+            t.append(f" ({d.verdict_label})", style=VERDICT_STYLE[d.verdict])
         if d.root_cause:
             t.append("  root cause: ", style="dim")
             t.append(d.root_cause["code"], style="bold")
