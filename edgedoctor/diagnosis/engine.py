@@ -50,9 +50,12 @@ def _now(ev: Evidence) -> datetime:
     return t or datetime.now(timezone.utc)
 
 
-def _cluster_layers(ev: Evidence) -> tuple[Ctx, list[str]]:
-    idx = ClusterIndex(ev.cluster)
-    ctx = Ctx(ev=ev, idx=idx, host=ev.host, now=_now(ev), controllers=find_controllers(idx))
+def _cluster_layers(ev: Evidence, idx: ClusterIndex | None = None,
+                    controllers: dict[str, Any] | None = None) -> tuple[Ctx, list[str]]:
+    idx = idx if idx is not None else ClusterIndex(ev.cluster)
+    if controllers is None:
+        controllers = find_controllers(idx)
+    ctx = Ctx(ev=ev, idx=idx, host=ev.host, now=_now(ev), controllers=controllers)
     if not ev.cluster.reachable:
         reason = next((e.get("reason") for e in ev.cluster.errors if e.get("kind") == "*"), "cluster unreachable")
         for n in ("load-balancer", "gateway", "listener", "route", "backend", "certificate",
@@ -90,7 +93,14 @@ def probe_inputs(ev: Evidence) -> dict[str, Any]:
 
 
 def diagnose(ev: Evidence) -> Diagnosis:
-    ctx, blockers = _cluster_layers(ev)
+    return assemble(diagnose_context(ev))
+
+
+def diagnose_context(ev: Evidence, idx: ClusterIndex | None = None,
+                     controllers: dict[str, Any] | None = None) -> Ctx:
+    """Every layer run, before assembly. `idx` and `controllers`, when given, are used as
+    they are: a caller diagnosing many hosts of one cluster builds them once."""
+    ctx, blockers = _cluster_layers(ev, idx, controllers)
     world_ran = False
     if ev.dns is not None or ev.tls is not None or ev.http is not None:
         world_ran = bool(_guard(ctx, ("dns", "served-certificate", "http-redirect"), lambda c: _world(c, blockers)))
@@ -103,7 +113,7 @@ def diagnose(ev: Evidence) -> Diagnosis:
         if n not in ctx.nodes:
             reason = "not probed (offline)" if n in ("dns", "served-certificate", "http-redirect") else "not applicable"
             ctx.set_node(n, "skip", reason)
-    return assemble(ctx)
+    return ctx
 
 
 def _world(ctx: Ctx, blockers: list[str]) -> bool:

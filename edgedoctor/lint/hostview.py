@@ -1,0 +1,112 @@
+"""One index for many hosts.
+
+`edgedoctor check` builds an index per host; a lint of a tree with ten thousand routes
+diagnoses ten thousand hosts over one set of objects. The objects are indexed once, by
+hostname bucket for Gateways and routes and by namespace for the rest, and each host gets
+a view whose `all()` holds only the Gateways and routes that can concern it. The layers
+read the view exactly as they read a full index, so the answers are the same.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from edgedoctor.diagnosis.index import ClusterIndex, Obj, as_dict, as_list, labels, ns_of, spec
+from edgedoctor.diagnosis.routes import ROUTE_KINDS, route_hostnames
+from edgedoctor.evidence import ClusterEvidence
+
+
+def _suffixes(host: str) -> list[str]:
+    """`*.b.example.com`, `*.example.com`, `*.com` for `a.b.example.com`."""
+    labels_ = host.split(".")
+    return ["*." + ".".join(labels_[i:]) for i in range(1, len(labels_))]
+
+
+class _Buckets:
+    def __init__(self) -> None:
+        self.exact: dict[str, list[Obj]] = defaultdict(list)
+        self.wild: dict[str, list[Obj]] = defaultdict(list)
+        self.any: list[Obj] = []
+
+    def add(self, obj: Obj, names: Iterable[str | None]) -> None:
+        seen: set[str] = set()
+        for n in names:
+            if not n:
+                if "" not in seen:
+                    self.any.append(obj)
+                    seen.add("")
+                continue
+            n = n.lower().rstrip(".")
+            if n in seen:
+                continue
+            seen.add(n)
+            (self.wild if n.startswith("*.") else self.exact)[n].append(obj)
+
+    def lookup(self, host: str) -> list[Obj]:
+        out: list[Obj] = list(self.exact.get(host, ()))
+        for s in _suffixes(host):
+            out.extend(self.wild.get(s, ()))
+        out.extend(self.any)
+        # An object named through several patterns appears once, in input order.
+        seen: set[int] = set()
+        uniq = []
+        for o in out:
+            if id(o) not in seen:
+                seen.add(id(o))
+                uniq.append(o)
+        return uniq
+
+
+class SharedIndex(ClusterIndex):
+    """The full index, plus the buckets the per-host views are cut from."""
+
+    def __init__(self, cluster: ClusterEvidence) -> None:
+        super().__init__(cluster)
+        self.gateways = _Buckets()
+        for gw in self.all("Gateway"):
+            self.gateways.add(gw, [as_dict(ls).get("hostname") for ls in as_list(spec(gw).get("listeners"))] or [None])
+        self.routes: dict[str, _Buckets] = {}
+        for kind in ROUTE_KINDS:
+            b = _Buckets()
+            for r in self.all(kind):
+                b.add(r, route_hostnames(r) or [None])
+            self.routes[kind] = b
+        self.by_ns: dict[tuple[str, str], list[Obj]] = defaultdict(list)
+        for obj in cluster.objects:
+            k = obj.get("kind")
+            if isinstance(k, str):
+                self.by_ns[(k, ns_of(obj))].append(obj)
+        # Only Envoy's own Services and Deployments are ever scanned per host (load
+        # balancer, data plane); application ones are looked up by name.
+        self.envoy_owned = {
+            k: [o for o in self.all(k) if any(x.startswith("gateway.envoyproxy.io/") for x in labels(o))
+                or spec(o).get("type") == "LoadBalancer"]
+            for k in ("Service", "Deployment")
+        }
+
+    def view(self, host: str) -> ClusterIndex:
+        return HostView(self, host)
+
+
+class HostView(ClusterIndex):
+    def __init__(self, shared: SharedIndex, host: str) -> None:  # no super(): shares the maps
+        self.cluster = shared.cluster
+        self._by_kind = shared._by_kind
+        self._by_key = shared._by_key
+        self._by_uid = shared._by_uid
+        self._children = shared._children
+        self.read_kinds = shared.read_kinds
+        self.errors_by_kind = shared.errors_by_kind
+        self._shared = shared
+        self._cut: dict[str, list[Obj]] = {"Gateway": shared.gateways.lookup(host)}
+        for kind, b in shared.routes.items():
+            self._cut[kind] = b.lookup(host)
+        self._cut.update(shared.envoy_owned)
+
+    def all(self, kind: str) -> list[Obj]:
+        cut = self._cut.get(kind)
+        return cut if cut is not None else self._by_kind.get(kind, [])
+
+    def in_namespace(self, kind: str, namespace: str) -> Iterable[Obj]:
+        return iter(self._shared.by_ns.get((kind, namespace), ()))

@@ -1,0 +1,213 @@
+"""Read rendered manifests and remember where every object came from.
+
+What CI has: `kustomize build`, `helm template` or `flux build` output (multi-document
+YAML, `# Source:` comments), plain YAML directories, `kubectl ... -o json` Lists. Each
+object keeps the file and the line it starts at, so a finding can name them.
+
+Speed: the whole file is parsed in one `load_all` call with PyYAML's C loader, and the
+document start lines come from a scan for `---` separators, matched one for one with the
+documents. Only when that match is ambiguous (a List, a document that does not start on
+its own line) is the file composed node by node, which knows every line but is slower.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgedoctor.snapshot import yaml_loader
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+_SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
+
+
+class ManifestError(Exception):
+    """Input that cannot be linted at all; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Manifests:
+    objects: list[dict[str, Any]]
+    # id(object) -> where it is written; objects stay alive as long as this list does.
+    where: dict[int, Location]
+    files: list[str]
+
+    def location(self, obj: dict[str, Any] | None) -> Location | None:
+        return self.where.get(id(obj)) if obj is not None else None
+
+
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        found = sorted(
+            p for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in MANIFEST_SUFFIXES
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise ManifestError(f"{path}: directory holds no .yaml, .yml or .json files")
+        return found
+    if not path.exists():
+        raise ManifestError(f"{path}: no such file or directory")
+    return [path]
+
+
+def _read(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise ManifestError(f"{path}: cannot read: {e.strerror or e}") from None
+    if b"\x00" in raw[:8192]:
+        raise ManifestError(f"{path}: binary file, not YAML or JSON manifests")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError(f"{path}: not UTF-8 text") from None
+
+
+def _yaml_error(path: str, e: Exception, offset: int = 0) -> ManifestError:
+    mark = getattr(e, "problem_mark", None)
+    where = f":{mark.line + 1 + offset}" if mark is not None else ""
+    problem = getattr(e, "problem", None) or "not valid YAML"
+    return ManifestError(f"{path}{where}: not valid YAML: {problem}")
+
+
+def _chunks(text: str) -> list[tuple[int, bool]]:
+    """(first content line, 1-based; has content) of each `---`-separated document."""
+    out: list[tuple[int, bool]] = []
+    starts = [0] + [m.start() for m in _SEPARATOR.finditer(text)]
+    ends = starts[1:] + [len(text)]
+    line = 1
+    prev = 0
+    for s, e in zip(starts, ends, strict=True):
+        line += text.count("\n", prev, s)
+        prev = s
+        body = text[s:e]
+        if body.startswith(("---", "...")):
+            head, _, rest = body.partition("\n")
+            if head[3:].strip() and not head[3:].strip().startswith("#"):
+                return []  # content on the separator line: let the composer place it
+            body_line = line + 1
+        else:
+            rest, body_line = body, line
+        first = None
+        for i, ln in enumerate(rest.split("\n")):
+            st = ln.strip()
+            if st and not st.startswith("#"):
+                first = body_line + i
+                break
+        out.append((first or body_line, first is not None))
+    return out
+
+
+def _compose_lines(text: str) -> list[tuple[Any, int, list[int]]]:
+    """Slow path: (document, its line, the line of each List item) from the node graph."""
+    import yaml
+
+    loader_cls = yaml_loader()
+    out = []
+    for node in yaml.compose_all(text, Loader=loader_cls):
+        if node is None:
+            continue
+        doc = loader_cls(" ").construct_document(node)
+        items: list[int] = []
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if getattr(k, "value", None) == "items" and isinstance(v, yaml.SequenceNode):
+                    items = [n.start_mark.line + 1 for n in v.value]
+        out.append((doc, node.start_mark.line + 1, items))
+    return out
+
+
+def _is_list(doc: Any) -> bool:
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    return isinstance(kind, str) and kind.endswith("List") and isinstance(doc.get("items"), list)
+
+
+def _add(doc: Any, loc: Location, item_lines: list[int], out: Manifests) -> None:
+    if isinstance(doc, list):
+        for i, d in enumerate(doc):
+            _add(d, Location(loc.file, item_lines[i] if i < len(item_lines) else loc.line), [], out)
+        return
+    if not isinstance(doc, dict):
+        return
+    if _is_list(doc):
+        item_kind = doc["kind"][: -len("List")] if doc["kind"] != "List" else None
+        for i, item in enumerate(doc["items"]):
+            if isinstance(item, dict) and item_kind and "kind" not in item:
+                item = {**item, "kind": item_kind}
+            line = item_lines[i] if i < len(item_lines) else loc.line
+            _add(item, Location(loc.file, line), [], out)
+        return
+    kind = doc.get("kind")
+    meta = doc.get("metadata")
+    if not isinstance(kind, str) or not isinstance(meta, dict) or not meta.get("name"):
+        return  # kustomize/helm leftovers (values files, empty templates): not objects
+    out.objects.append(doc)
+    out.where[id(doc)] = loc
+
+
+def load_text(text: str, name: str, out: Manifests) -> None:
+    import yaml
+
+    if text.lstrip().startswith(("{", "[")):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:
+            pass
+        else:
+            if _is_list(doc) or isinstance(doc, list):
+                for d, line, items in _compose_lines(text):
+                    _add(d, Location(name, line), items, out)
+            else:
+                _add(doc, Location(name, 1), [], out)
+            return
+    try:
+        docs = [d for d in yaml.load_all(text, Loader=yaml_loader()) if d is not None]
+    except yaml.YAMLError as e:
+        raise _yaml_error(name, e) from None
+    chunks = [c for c in _chunks(text) if c[1]]
+    if len(chunks) == len(docs) and not any(_is_list(d) or isinstance(d, list) for d in docs):
+        for d, (line, _) in zip(docs, chunks, strict=True):
+            _add(d, Location(name, line), [], out)
+        return
+    try:
+        composed = _compose_lines(text)
+    except yaml.YAMLError as e:
+        raise _yaml_error(name, e) from None
+    for d, line, items in composed:
+        _add(d, Location(name, line), items, out)
+
+
+def load_manifests(paths: list[str | os.PathLike[str]]) -> Manifests:
+    """Every object under PATHs, each with its file and line ('-' reads stdin)."""
+    out = Manifests(objects=[], where={}, files=[])
+    if not paths:
+        raise ManifestError("no PATH given: name rendered manifest files or directories")
+    for p in paths:
+        if str(p) == "-":
+            import sys
+
+            load_text(sys.stdin.read(), "<stdin>", out)
+            out.files.append("<stdin>")
+            continue
+        root = Path(p)
+        for f in _files(root):
+            name = str(f)
+            load_text(_read(f), name, out)
+            out.files.append(name)
+    if not out.objects:
+        raise ManifestError(f"{paths[0]}: holds no Kubernetes objects (kind and metadata.name)")
+    return out
