@@ -30,6 +30,8 @@ _IMAGES = {
     "k8s-gateway": "quay.io/k8s-gateway/k8s_gateway",
     "envoy-gateway": "docker.io/envoyproxy/gateway",
 }
+# Names, on a rendered object, the HelmRelease/Application it stands for.
+RENDERED_FROM = "edgedoctor.io/rendered-from"
 _ORI_EDGE = re.compile(r"ori-?edge", re.I)
 _VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?")
 
@@ -186,6 +188,7 @@ def _k8s_gateway_corefile(values: dict[str, Any], fork: bool) -> str:
 def synthesize(obj: dict[str, Any]) -> list[dict[str, Any]]:
     """The controller objects a HelmRelease/Application would render (may be empty)."""
     out = []
+    origin = f"{obj.get('kind')} {ns_of(obj) + '/' if ns_of(obj) else ''}{name_of(obj)}"
     for r in releases(obj):
         role = r["role"]
         values = r["values"]
@@ -195,7 +198,7 @@ def synthesize(obj: dict[str, Any]) -> list[dict[str, Any]]:
             args = _edns_args(values)
         replicas = values.get("replicaCount", 1)
         labels = {"app.kubernetes.io/name": {"k8s-gateway": "k8s-gateway", "envoy-gateway": "gateway-helm"}.get(role, role),
-                  "app.kubernetes.io/instance": r["name"], "edgedoctor.io/rendered-from": obj.get("kind", "")}
+                  "app.kubernetes.io/instance": r["name"]}
         if role == "cert-manager":
             labels["app.kubernetes.io/component"] = "controller"
         ns = r["namespace"]
@@ -203,7 +206,7 @@ def synthesize(obj: dict[str, Any]) -> list[dict[str, Any]]:
         dep = {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": name, "namespace": ns, "labels": labels},
+            "metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": {RENDERED_FROM: origin}},
             "spec": {
                 "replicas": replicas if isinstance(replicas, int) else 1,
                 "template": {"spec": {"containers": [{"name": role, "image": image, "args": args}]}},
@@ -215,7 +218,7 @@ def synthesize(obj: dict[str, Any]) -> list[dict[str, Any]]:
             out.append({
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
-                "metadata": {"name": name, "namespace": ns, "labels": labels},
+                "metadata": {"name": name, "namespace": ns, "labels": labels, "annotations": {RENDERED_FROM: origin}},
                 "data": {"Corefile": _k8s_gateway_corefile(values, fork)},
             })
     return out

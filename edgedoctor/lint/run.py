@@ -218,6 +218,9 @@ def _subject(w: World, ctx: Ctx, f: Finding) -> tuple[Obj | None, list[Obj]]:
 def _describe(obj: Obj | None) -> str | None:
     if obj is None:
         return None
+    origin = as_dict(as_dict(obj.get("metadata")).get("annotations")).get(gitops.RENDERED_FROM)
+    if origin:
+        return str(origin)
     ns = ns_of(obj)
     return f"{obj.get('kind')} {ns + '/' if ns else ''}{name_of(obj)}"
 
