@@ -208,3 +208,43 @@ def _certificate_ready(idx: ClusterIndex, cert: Obj, cm_versions: list[Any]) -> 
         # cert-manager v1.16.0 reads a ClusterIssuer's solver Secret from the wrong namespace.
         return _cond("Ready", False, "Pending", "Issuing certificate as Secret does not exist")
     return _cond("Ready", True, "Ready", "Certificate is up to date and has not expired")
+
+
+def route_parent_verdicts(idx: ClusterIndex, route: Obj) -> list[tuple[dict[str, Any], bool, str]]:
+    """Per parentRef naming a Gateway: (parentRef, Accepted, reason), as the Gateway API
+    spec decides it. A route is accepted by a parent when at least one listener that the
+    ref selects admits its namespace and kind and shares a hostname with it."""
+    from edgedoctor.diagnosis.context import Listener
+    from edgedoctor.diagnosis.gateway import listeners
+    from edgedoctor.diagnosis.hostnames import gw_intersects
+    from edgedoctor.diagnosis.routes import (
+        _is_gateway_ref,
+        kind_allowed,
+        namespace_allowed,
+        parent_refs,
+        ref_selects_listener,
+        route_hostnames,
+    )
+
+    out = []
+    names = route_hostnames(route)
+    for p in parent_refs(route):
+        if not _is_gateway_ref(p):
+            continue
+        gw = idx.get("Gateway", str(p.get("namespace") or ns_of(route)), str(p.get("name") or ""))
+        if gw is None:
+            out.append((p, False, "NoMatchingParent"))
+            continue
+        selected: list[Listener] = [ls for ls in listeners(gw) if ref_selects_listener(p, ls)]
+        if not selected:
+            out.append((p, False, "NoMatchingParent"))
+            continue
+        allowed = [ls for ls in selected if namespace_allowed(idx, route, ls) is not False and kind_allowed(route, ls)]
+        if not allowed:
+            out.append((p, False, "NotAllowedByListeners"))
+            continue
+        if names and not any(gw_intersects(h, ls.hostname) for h in names for ls in allowed):
+            out.append((p, False, "NoMatchingListenerHostname"))
+            continue
+        out.append((p, True, "Accepted"))
+    return out
