@@ -96,43 +96,39 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
     return cluster, {"kind": "live", "context": cluster.context, "cluster": cluster.cluster}
 
 
-def gather(opts: CheckOptions) -> Evidence:
-    if opts.replay:
-        from edgedoctor.recording import RecordingError, load_recording
+def load_replay(path: str, host: str, now: str | None = None) -> Evidence:
+    """A recording's evidence (cluster and probes) for `host`; `now` (--now) overrides
+    the recorded time."""
+    from edgedoctor.recording import RecordingError, load_recording
 
-        try:
-            ev, _doc = load_recording(opts.replay)
-        except RecordingError as e:
-            raise EvidenceError(str(e)) from None
-        if ev.host != opts.host:
-            raise EvidenceError(f"{opts.replay} is a recording of {ev.host}, not {opts.host}")
-        if opts.now:
-            ev.now = parse_now(opts.now)
-        return ev
-    now = parse_now(opts.now) if opts.now else utc_now()
-    probe_args = None if opts.offline else validate_probe_args(opts)
-    ca_pem = None
-    if opts.ca_bundle:
-        try:
-            with open(opts.ca_bundle, encoding="ascii") as f:
-                ca_pem = f.read()
-        except (OSError, UnicodeDecodeError) as e:
-            raise EvidenceError(f"--ca-bundle {opts.ca_bundle}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-        if "BEGIN CERTIFICATE" not in ca_pem:
-            raise EvidenceError(f"--ca-bundle {opts.ca_bundle}: holds no PEM certificate")
-    if probe_args is None:
-        cluster, source = read_cluster(opts)
-        early = None
-    else:
-        # The host's own DNS, TLS and HTTP probes need nothing from the cluster: run them
-        # while the cluster is read, then ask what only the objects can tell.
-        from concurrent.futures import ThreadPoolExecutor
+    try:
+        ev, _doc = load_recording(path)
+    except RecordingError as e:
+        raise EvidenceError(str(e)) from None
+    if ev.host != host:
+        raise EvidenceError(f"{path} is a recording of {ev.host}, not {host}")
+    if now:
+        ev.now = parse_now(now)
+    return ev
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgedoctor-early") as pool:
-            fut = pool.submit(_run, _plan(opts, probe_args, opts.timeout))
-            started = time.monotonic()
-            cluster, source = read_cluster(opts)
-            early = fut.result()
+
+def read_ca_bundle(path: str | None) -> str | None:
+    """The PEM text of --ca-bundle (None without one); raises EvidenceError."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="ascii") as f:
+            ca_pem = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise EvidenceError(f"--ca-bundle {path}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    if "BEGIN CERTIFICATE" not in ca_pem:
+        raise EvidenceError(f"--ca-bundle {path}: holds no PEM certificate")
+    return ca_pem
+
+
+def cluster_evidence(opts: CheckOptions, now: str, ca_pem: str | None) -> Evidence:
+    """The evidence with the cluster read and no probe results yet."""
+    cluster, source = read_cluster(opts)
     ev = Evidence(
         host=opts.host,
         now=now,
@@ -143,19 +139,76 @@ def gather(opts: CheckOptions) -> Evidence:
     )
     if ca_pem:
         ev.options["ca_bundle_pem"] = ca_pem
-    if early is not None:
-        left = max(1.0, opts.timeout - (time.monotonic() - started))
-        _complete_probes(ev, opts, probe_args, early, left)
     return ev
 
 
-def _run(plan: Any) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+def gather(opts: CheckOptions) -> Evidence:
+    """All the evidence of one check (a recording, or the cluster read plus the probes)."""
+    if opts.replay:
+        return load_replay(opts.replay, opts.host, opts.now)
+    now = parse_now(opts.now) if opts.now else utc_now()
+    probe_args = None if opts.offline else validate_probe_args(opts)
+    ca_pem = read_ca_bundle(opts.ca_bundle)
+    if probe_args is None:
+        return cluster_evidence(opts, now, ca_pem)
+    # The host's own DNS, TLS and HTTP probes need nothing from the cluster: run them
+    # while the cluster is read, then ask what only the objects can tell.
+    from edgedoctor.diagnosis.engine import analyze_cluster, probe_inputs
+
+    with EarlyProbes(opts, probe_args) as early:
+        ev = cluster_evidence(opts, now, ca_pem)
+        results = early.result()
+    complete_probes(ev, opts, probe_args, results, early.seconds_left(), probe_inputs(analyze_cluster(ev)))
+    return ev
+
+
+ProbeResults = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]
+
+
+class EarlyProbes:
+    """The host's own probes (they need nothing from the cluster), running in a thread
+    from construction on, while the cluster is read.
+
+    As a context manager it waits for them on a normal exit only: after an error the
+    caller does not wait (the running probes end at their own deadline).
+    """
+
+    def __init__(self, opts: CheckOptions, probe_args: dict[str, Any]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.timeout = opts.timeout
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgedoctor-early")
+        self._future = self._pool.submit(run_plan, probe_plan(opts, probe_args, opts.timeout))
+        self.started = time.monotonic()
+
+    def result(self) -> ProbeResults:
+        try:
+            return self._future.result()
+        finally:
+            self._pool.shutdown(wait=False)
+
+    def seconds_left(self) -> float:
+        """What remains of the check's deadline for the probes that need the cluster."""
+        return max(1.0, self.timeout - (time.monotonic() - self.started))
+
+    def cancel(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def __enter__(self) -> EarlyProbes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=exc[0] is None)
+
+
+def run_plan(plan: Any) -> ProbeResults:
     from edgedoctor.probes.runner import run_probes
 
     return run_probes(plan)
 
 
-def _plan(opts: CheckOptions, args: dict[str, Any], timeout: float, **extra: Any) -> Any:
+def probe_plan(opts: CheckOptions, args: dict[str, Any], timeout: float, **extra: Any) -> Any:
+    """The ProbePlan of this check; `extra` adds what the cluster told (addresses, names)."""
     from edgedoctor.probes.runner import ProbePlan
 
     fields: dict[str, Any] = {
@@ -174,13 +227,16 @@ def _plan(opts: CheckOptions, args: dict[str, Any], timeout: float, **extra: Any
     return ProbePlan(**fields)
 
 
-def _complete_probes(ev: Evidence, opts: CheckOptions, args: dict[str, Any],
-                     early: tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]], left: float) -> None:
-    from edgedoctor.diagnosis.engine import probe_inputs
+def complete_probes(ev: Evidence, opts: CheckOptions, args: dict[str, Any], early: ProbeResults,
+                    left: float, inputs: dict[str, Any]) -> None:
+    """Put the probe results into `ev`, first asking what only the cluster could tell:
+    the Gateway's addresses, the external-dns TXT registry names, the ACME challenge names.
+
+    `inputs` is `engine.probe_inputs` of the cluster analysis of `ev` before the probes.
+    """
     from edgedoctor.probes.dns import txt_registry_names
 
     dns, tls, http = early
-    inputs = probe_inputs(ev)
     extra_txt: list[str] = []
     edns = inputs.get("external_dns")
     if edns:
@@ -195,10 +251,10 @@ def _complete_probes(ev: Evidence, opts: CheckOptions, args: dict[str, Any],
     if extra_txt or inputs["acme_names"] or new_gw:
         auth = [(str(s["address"]), int(s.get("port") or 53)) for s in (dns.get("authoritative_servers") or [])
                 if isinstance(s, dict) and s.get("address")]
-        plan = _plan(opts, args, left, gateway_addresses=new_gw, extra_txt=extra_txt,
-                     acme_names=inputs["acme_names"],
-                     authoritative=auth or args["authoritative"] or None)
-        dns2, tls2, http2 = _run(plan)
+        plan = probe_plan(opts, args, left, gateway_addresses=new_gw, extra_txt=extra_txt,
+                          acme_names=inputs["acme_names"],
+                          authoritative=auth or args["authoritative"] or None)
+        dns2, tls2, http2 = run_plan(plan)
         keep = {"txt-registry", "acme-challenge"}
         dns = {**dns, "queries": list(dns.get("queries") or [])
                + [q for q in dns2.get("queries") or [] if q.get("purpose") in keep]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -50,6 +51,33 @@ def _now(ev: Evidence) -> datetime:
     return t or datetime.now(timezone.utc)
 
 
+@dataclass
+class ClusterAnalysis:
+    """What the cluster layers found for one evidence state, before the probes' layer.
+
+    `finish` consumes it (the probes' layer and the ranking add to `ctx`); compute
+    `probe_inputs` from it before that. Computing it once and handing it to both is
+    how a staged run avoids running the cluster layers twice on the same evidence.
+    """
+
+    ctx: Ctx
+    # Why external-dns will not publish the host (empty when it would, or is absent).
+    blockers: list[str]
+
+
+def analyze_cluster(ev: Evidence, idx: ClusterIndex | None = None,
+                    controllers: dict[str, Any] | None = None) -> ClusterAnalysis:
+    """The cluster layers (gateway … secret, external-dns, k8s_gateway, PROXY protocol).
+
+    They read the probes' DNS answers when there are some (which Gateway DNS points at),
+    so evidence before and after the probes is analysed separately. `idx` and
+    `controllers`, when given, are used as they are: a caller diagnosing many hosts of
+    one cluster builds them once.
+    """
+    ctx, blockers = _cluster_layers(ev, idx, controllers)
+    return ClusterAnalysis(ctx, blockers)
+
+
 def _cluster_layers(ev: Evidence, idx: ClusterIndex | None = None,
                     controllers: dict[str, Any] | None = None) -> tuple[Ctx, list[str]]:
     idx = idx if idx is not None else ClusterIndex(ev.cluster)
@@ -77,12 +105,12 @@ def _cluster_layers(ev: Evidence, idx: ClusterIndex | None = None,
 
 def cluster_context(ev: Evidence) -> Ctx:
     """The host's chain as the cluster layers found it (for playbooks and front ends)."""
-    return _cluster_layers(ev)[0]
+    return analyze_cluster(ev).ctx
 
 
-def probe_inputs(ev: Evidence) -> dict[str, Any]:
+def probe_inputs(analysis: ClusterAnalysis) -> dict[str, Any]:
     """What the probes should ask, as the cluster objects tell it (pure)."""
-    ctx, _ = _cluster_layers(ev)
+    ctx = analysis.ctx
     acme = sorted({str(spec(ch).get("dnsName")) for ch in ctx.challenges if spec(ch).get("dnsName")})
     return {
         "gateway_addresses": list(ctx.expected_addresses),
@@ -98,9 +126,19 @@ def diagnose(ev: Evidence) -> Diagnosis:
 
 def diagnose_context(ev: Evidence, idx: ClusterIndex | None = None,
                      controllers: dict[str, Any] | None = None) -> Ctx:
-    """Every layer run, before assembly. `idx` and `controllers`, when given, are used as
-    they are: a caller diagnosing many hosts of one cluster builds them once."""
-    ctx, blockers = _cluster_layers(ev, idx, controllers)
+    """Every layer run, before assembly (see `analyze_cluster` for `idx`, `controllers`)."""
+    return complete_layers(analyze_cluster(ev, idx, controllers))
+
+
+def finish(analysis: ClusterAnalysis) -> Diagnosis:
+    """The diagnosis from an analysis of the cluster layers (which it consumes)."""
+    return assemble(complete_layers(analysis))
+
+
+def complete_layers(analysis: ClusterAnalysis) -> Ctx:
+    """The probes' layer and the demotions on top of the cluster layers, before assembly."""
+    ctx, blockers = analysis.ctx, analysis.blockers
+    ev = ctx.ev
     world_ran = False
     if ev.dns is not None or ev.tls is not None or ev.http is not None:
         world_ran = bool(_guard(ctx, ("dns", "served-certificate", "http-redirect"), lambda c: _world(c, blockers)))

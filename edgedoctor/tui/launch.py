@@ -12,24 +12,23 @@ import argparse
 import os
 import sys
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 3
+from edgedoctor.app.args import UsageError, check_options, parse_host
+from edgedoctor.app.exitcodes import EXIT_OK, EXIT_UNKNOWN
+from edgedoctor.collect import EvidenceError, parse_now, validate_probe_args
 
 
 def _fail(msg: str) -> int:
     print(f"edgedoctor: {msg}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+    return EXIT_UNKNOWN
 
 
 def prepare(args: argparse.Namespace):
     """(Checker, host or None, History) from the parsed flags; raises UsageError/EvidenceError."""
-    from edgedoctor import cli
-    from edgedoctor.collect import EvidenceError, parse_now, validate_probe_args
     from edgedoctor.tui.history import History, default_path
     from edgedoctor.tui.session import Checker, load_replay
 
-    host = cli._host(args.host) if args.host else None
-    opts = cli._options(args, host or "")
+    host = parse_host(args.host) if args.host else None
+    opts = check_options(args, host or "")
     if opts.now:
         parse_now(opts.now)
     preloaded = None
@@ -74,9 +73,6 @@ def build_app(args: argparse.Namespace):
 
 
 def run_tui(args: argparse.Namespace) -> int:
-    from edgedoctor.cli import UsageError
-    from edgedoctor.collect import EvidenceError
-
     try:
         app = build_app(args)
     except (UsageError, EvidenceError) as e:

@@ -2,23 +2,25 @@
 
 Phase one reads the cluster (live with offline semantics, snapshot files, or a
 recording) and is diagnosed at once so the tree shows early; phase two runs the
-DNS/TLS/HTTP probes the same way `collect.gather` does and is diagnosed again.
+DNS/TLS/HTTP probes and is diagnosed again. Both are the stages of
+`edgedoctor.app.run.CheckRun`, the same as `edgedoctor check` runs.
 A recording already holds its probes: it has one phase only.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TypeVar
 
-from edgedoctor.collect import CheckOptions, EvidenceError
+from edgedoctor.app.run import CheckRun, check
+from edgedoctor.collect import CheckOptions, EvidenceError, parse_now
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis
 
 PROBE_NODES = ("dns", "served-certificate", "http-redirect")
+T = TypeVar("T")
 
 
 @dataclass
@@ -93,33 +95,38 @@ class Checker:
             ev, self.preloaded = self.preloaded, None
             if ev is not None and ev.host == host:
                 # The recording read by `prepare` to check it before the app started;
-                # what gather() does after loading a recording is only --now.
-                from edgedoctor.collect import parse_now
-
+                # what reading a recording adds after loading it is only --now.
                 if self.base.now:
                     ev.now = parse_now(self.base.now)
                 return ev
-            return _gather(self.options(host))
-        return _gather(replace(self.base, host=host, offline=True))
+        return _guarded(CheckRun(self.options(host)).read_cluster)
 
-    def begin_probes(self, host: str) -> ProbeRun | None:
-        """Start the host's own probes now, to run while the cluster is read (as gather does)."""
-        return ProbeRun(self.options(host)) if self.will_probe else None
+    def begin_probes(self, host: str) -> CheckRun | None:
+        """Start the host's own probes now, to run while the cluster is read; None when
+        this check has nothing to probe. Raises EvidenceError for bad probe flags."""
+        if not self.will_probe:
+            return None
+        run = CheckRun(self.options(host))
+        run.start_probes()
+        return run
 
-    def probe(self, ev: Evidence, run: ProbeRun | None = None) -> Evidence:
-        """Adds the DNS/TLS/HTTP probes to `ev` exactly as `collect.gather` does."""
-        run = run or ProbeRun(self.options(ev.host))
-        return run.finish(ev)
+    def probe(self, ev: Evidence, run: CheckRun | None = None) -> Evidence:
+        """Adds the DNS/TLS/HTTP probes to `ev` exactly as `edgedoctor check` gathers them."""
+        run = run or CheckRun(replace(self.options(ev.host), offline=False))
+        return run.probe(ev)
 
-    def diagnose(self, ev: Evidence) -> Diagnosis:
+    def diagnose(self, ev: Evidence, run: CheckRun | None = None) -> Diagnosis:
+        """The diagnosis of `ev`; with the run of its probes, the cluster stage's analysis
+        also plans those probes (the cluster layers run once)."""
+        if run is not None:
+            return run.diagnose(ev)
         from edgedoctor.diagnosis.engine import diagnose
 
         return diagnose(ev)
 
     def full(self, host: str) -> tuple[Evidence, Diagnosis]:
         """Both phases at once, as `edgedoctor check` runs them (re-checks after a step)."""
-        ev = _gather(self.options(host))
-        return ev, self.diagnose(ev)
+        return _guarded(lambda: check(self.options(host)))
 
     # -- switching
 
@@ -128,54 +135,9 @@ class Checker:
         self.base = replace(self.base, context=name, snapshots=[], replay=None)
 
 
-class ProbeRun:
-    """The probes of one check, split around the cluster read like `collect.gather`.
-
-    collect has no public "probe this evidence" entry point; this calls the pieces
-    gather() itself uses (_plan, _run, _complete_probes) and, should they change,
-    falls back to a second gather() with probes and takes its DNS/TLS/HTTP part.
-    """
-
-    def __init__(self, opts: CheckOptions) -> None:
-        from edgedoctor import collect
-
-        self.opts = opts
-        self.args = collect.validate_probe_args(opts)
-        self.started = time.monotonic()
-        self._pool: ThreadPoolExecutor | None = None
-        self._early: Future[Any] | None = None
-        plan, run = getattr(collect, "_plan", None), getattr(collect, "_run", None)
-        if plan is not None and run is not None and hasattr(collect, "_complete_probes"):
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="edgedoctor-tui-probes")
-            self._early = self._pool.submit(run, plan(opts, self.args, opts.timeout))
-
-    def finish(self, ev: Evidence) -> Evidence:
-        from edgedoctor import collect
-
-        if self._early is None or self._pool is None:
-            full = _gather(replace(self.opts, offline=False))
-            ev.dns, ev.tls, ev.http = full.dns, full.tls, full.http
-            ev.options.update({k: v for k, v in full.options.items() if k != "ca_bundle_pem"})
-        else:
-            try:
-                early = self._early.result()
-            finally:
-                self._pool.shutdown(wait=False)
-            left = max(1.0, self.opts.timeout - (time.monotonic() - self.started))
-            collect._complete_probes(ev, self.opts, self.args, early, left)
-        ev.options["offline"] = False
-        return ev
-
-    def cancel(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _gather(opts: CheckOptions) -> Evidence:
-    from edgedoctor.collect import gather
-
+def _guarded(read: Callable[[], T]) -> T:
     try:
-        return gather(opts)
+        return read()
     except EvidenceError:
         raise
     except Exception as e:  # a bug in a reader must be a line on screen, not a dead worker

@@ -128,7 +128,7 @@ class MainScreen(Screen):
             # The host's own probes need nothing from the cluster: they start first.
             run = checker.begin_probes(host)
             ev = checker.read_cluster(host)
-            d = checker.diagnose(ev)
+            d = checker.diagnose(ev, run)
         except EvidenceError as e:
             self._fail(generation, checker.tidy(str(e)), run)
             return

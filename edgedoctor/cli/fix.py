@@ -14,16 +14,14 @@ import sys
 import textwrap
 from typing import Any
 
+from edgedoctor.app.args import UsageError, check_options, parse_host
+from edgedoctor.app.exitcodes import EXIT_OK, exit_code
+from edgedoctor.app.exitcodes import EXIT_UNKNOWN as EXIT_REFUSED
+from edgedoctor.cli.common import err as _err
 from edgedoctor.remedy.changes import describe_change
 from edgedoctor.remedy.plan import Plan, PlaybookError, StepPlan, StepResult
 
-EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_REFUSED = 0, 1, 2, 3
 TOKEN_FILE_ENV = "EDGEDOCTOR_TOKEN_FILE"
-
-
-def _err(msg: str) -> int:
-    print(f"edgedoctor: {msg}", file=sys.stderr)
-    return EXIT_REFUSED
 
 
 def _out(text: str = "") -> None:
@@ -184,22 +182,20 @@ def run_fix(args: Any) -> int:
 
 
 def _run(args: Any) -> int:
-    from edgedoctor.cli import UsageError, _host, _options
-    from edgedoctor.collect import EvidenceError, gather
-    from edgedoctor.diagnosis.engine import diagnose
+    from edgedoctor.app.run import check
+    from edgedoctor.collect import EvidenceError
     from edgedoctor.remedy.plan import build_plan
 
     try:
-        host = _host(args.host)
-        opts = _options(args, host)
+        host = parse_host(args.host)
+        opts = check_options(args, host)
     except UsageError as e:
         return _err(str(e))
     read_only = bool(opts.snapshots or opts.replay)
     try:
-        ev = gather(opts)
+        ev, before = check(opts)
     except EvidenceError as e:
         return _err(str(e))
-    before = diagnose(ev)
     plan = build_plan(args.playbook, ev, before, read_only=read_only)
     sys.stdout.write(render_plan(plan, before))
     apply = bool(getattr(args, "apply", False))
@@ -242,15 +238,15 @@ def _verdict_line(d: Any) -> str:
 
 
 def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool, yes: bool) -> int:
-    from edgedoctor.collect import EvidenceError, gather
-    from edgedoctor.diagnosis.engine import diagnose
+    from edgedoctor.app.run import check
+    from edgedoctor.collect import EvidenceError
     from edgedoctor.kube.config import LiveConfigError
     from edgedoctor.kube.writer import ClusterWriter
     from edgedoctor.remedy.audit import AuditError
     from edgedoctor.remedy.executor import Executor
 
     def rediagnose() -> Any:
-        return diagnose(gather(opts))
+        return check(opts)[1]
 
     try:
         writer = ClusterWriter.from_config(opts.kubeconfig, opts.context, timeout=min(opts.timeout, 15.0))
@@ -409,4 +405,4 @@ def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepRe
         return EXIT_OK
     if current.verdict != "ok":
         _out(f"Controllers act on changes asynchronously: run `edgedoctor check {plan.host}` again in a minute or two.")
-    return {"ok": EXIT_OK, "warning": EXIT_WARNING, "critical": EXIT_CRITICAL}.get(current.verdict, EXIT_REFUSED)
+    return exit_code(current.verdict)

@@ -1,0 +1,70 @@
+"""The command line: `edgedoctor check HOST` and friends, one module per subcommand
+(`check` and `record` in check.py, `checks` and `explain` in catalog.py, `fix`, `tui`).
+
+It only parses and renders: hosts, evidence options, the staged check and the exit
+codes come from `edgedoctor.app`. Never imports Textual (the TUI lives behind
+`edgedoctor tui`), and the kubernetes client only on the live path. Every user error
+is one line on stderr and exit 3.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from edgedoctor.app.args import UsageError
+from edgedoctor.app.exitcodes import EXIT_UNKNOWN
+from edgedoctor.cli.common import err
+from edgedoctor.cli.parser import build_parser
+
+__all__ = ["build_parser", "main"]
+
+
+def _handler(command: str) -> Callable[..., int]:
+    # Each subcommand's module is imported only when it runs.
+    if command in ("check", "record"):
+        from edgedoctor.cli.check import cmd_check
+
+        return cmd_check
+    if command == "checks":
+        from edgedoctor.cli.catalog import cmd_checks
+
+        return cmd_checks
+    if command == "explain":
+        from edgedoctor.cli.catalog import cmd_explain
+
+        return cmd_explain
+    if command == "fix":
+        from edgedoctor.cli.fix import run_fix
+
+        return run_fix
+    from edgedoctor.cli.tui import cmd_tui
+
+    return cmd_tui
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        if not argv:
+            if sys.stdin.isatty() and sys.stdout.isatty():
+                argv = ["tui"]
+            else:
+                parser.print_usage(sys.stderr)
+                return err("give a command, e.g. `edgedoctor check HOST` (no terminal for the TUI)")
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_usage(sys.stderr)
+            return EXIT_UNKNOWN
+        if args.command == "record":
+            args.output = None
+            args.color = "never"
+        return _handler(args.command)(args)
+    except UsageError as e:
+        return err(str(e))
+    except KeyboardInterrupt:
+        print("edgedoctor: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

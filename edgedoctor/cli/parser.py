@@ -1,0 +1,60 @@
+"""The argument parser of every subcommand (one module per subcommand holds its handler)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import NoReturn
+
+from edgedoctor import __version__
+from edgedoctor.app.args import UsageError, add_evidence_flags
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse exits 2; the contract says 3
+        raise UsageError(message)
+
+
+def prog() -> str:
+    """The name the user typed: `kubectl edgedoctor` through the kubectl plugin entry point."""
+    base = os.path.basename(sys.argv[0] or "edgedoctor")
+    return "kubectl edgedoctor" if base.startswith("kubectl-") else "edgedoctor"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=prog(), description="From a hostname to the broken link of the Kubernetes edge.")
+    p.add_argument("--version", action="version", version=f"edgedoctor {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("check", help="diagnose one hostname (scripts and monitoring)")
+    c.add_argument("host", metavar="HOST")
+    add_evidence_flags(c)
+    c.add_argument("--record", metavar="FILE", help="also write a recording of this check (.gz: compressed)")
+    c.add_argument("-o", "--output", choices=("text", "json"), help="text (default on a terminal) or json")
+    c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    r = sub.add_parser("record", help="run a check and write its recording")
+    r.add_argument("host", metavar="HOST")
+    add_evidence_flags(r)
+    r.add_argument("-o", "--output", dest="record", metavar="FILE", required=True, help="recording file (.gz: compressed)")
+
+    sub.add_parser("checks", help="list the catalog of root causes")
+    e = sub.add_parser("explain", help="explain one root-cause code")
+    e.add_argument("code", metavar="CODE")
+
+    f = sub.add_parser("fix", help="run a remediation playbook (dry-run unless confirmed)")
+    f.add_argument("playbook", metavar="PLAYBOOK", nargs="?")
+    f.add_argument("host", metavar="HOST", nargs="?")
+    add_evidence_flags(f)
+    f.add_argument("--yes", action="store_true", help="apply changes without asking (scripts)")
+    f.add_argument("--apply", action="store_true", help="leave dry-run: make the changes after confirmation")
+    f.add_argument("--audit-log", metavar="FILE", help="where changes are logged (default ./edgedoctor-audit.log)")
+    f.add_argument("--list", action="store_true", help="list the playbooks")
+    f.add_argument("--token-file", metavar="PATH",
+                   help="rotate-cloudflare-token: read the new token from this file (never printed or logged)")
+
+    t = sub.add_parser("tui", help="the interactive diagnosis (Textual)")
+    t.add_argument("host", metavar="HOST", nargs="?")
+    add_evidence_flags(t)
+    return p

@@ -1,0 +1,79 @@
+"""The application layer under the front ends: the staged check and the exit codes."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from edgedoctor.app import run as app_run
+from edgedoctor.app.exitcodes import EXIT_CRITICAL, EXIT_OK, EXIT_UNKNOWN, EXIT_WARNING, exit_code
+from edgedoctor.collect import CheckOptions, EvidenceError
+from edgedoctor.diagnosis import engine
+from tests import casekit
+
+NOW = casekit.NOW
+
+
+def _snapshot(tmp_path: Path, case_name: str) -> str:
+    case = next(c for c in casekit.load_cases() if c["name"] == case_name)
+    objs = casekit.apply_edits(casekit.base_objects(), casekit.expand(case.get("broken")))
+    return str(casekit.write_snapshot(objs, tmp_path / f"{case_name}.yaml"))
+
+
+def _count_analyses(monkeypatch) -> list[str]:
+    calls: list[str] = []
+    real = engine.analyze_cluster
+
+    def counting(ev, *args):
+        calls.append("probed" if ev.dns is not None else "cluster")
+        return real(ev, *args)
+
+    monkeypatch.setattr(engine, "analyze_cluster", counting)
+    return calls
+
+
+def test_exit_codes_follow_the_verdict():
+    assert [exit_code(v) for v in ("ok", "warning", "critical", "unknown")] == [
+        EXIT_OK, EXIT_WARNING, EXIT_CRITICAL, EXIT_UNKNOWN] == [0, 1, 2, 3]
+    assert exit_code("no-such-verdict") == EXIT_UNKNOWN
+
+
+def test_offline_check_has_one_final_stage_equal_to_check(tmp_path):
+    opts = CheckOptions(host="api.example.com", snapshots=[_snapshot(tmp_path, "route-missing")],
+                        offline=True, now=NOW)
+    stages = list(app_run.CheckRun(opts).stages())
+    assert [(s.name, s.final) for s in stages] == [("cluster", True)]
+    _, whole = app_run.check(opts)
+    assert stages[0].diagnosis.verdict == whole.verdict == "critical"
+    assert stages[0].diagnosis.root_cause == whole.root_cause
+    assert stages[0].evidence.dns is None and stages[0].evidence.options["offline"] is True
+
+
+def test_probed_check_delivers_the_cluster_first_and_analyses_it_once(tmp_path, monkeypatch):
+    """Loopback only: the resolvers are a closed port on 127.0.0.1, and the fence
+    (EDGEDOCTOR_LOOPBACK_ONLY) refuses the Gateway's public address."""
+    opts = CheckOptions(host="app.example.com", snapshots=[_snapshot(tmp_path, "cert-cloudflare-7003-cleanup")],
+                        now=NOW, nameservers=["127.0.0.1:9"], authoritative=["127.0.0.1:9"], timeout=2.0)
+    calls = _count_analyses(monkeypatch)
+    run = app_run.CheckRun(opts)
+    assert run.will_probe
+    stages = list(run.stages())
+    assert [(s.name, s.final) for s in stages] == [("cluster", False), ("probes", True)]
+    cluster, probed = stages
+    # The cluster stage is handed over as it was: the probes fill a copy.
+    assert cluster.evidence.dns is None and cluster.evidence.options["offline"] is True
+    assert probed.evidence.dns is not None and probed.evidence.options["offline"] is False
+    # One analysis of the cluster-only evidence (diagnosis and probe plan), one of the probed.
+    assert calls == ["cluster", "probed"]
+    _, whole = app_run.check(dataclasses.replace(opts))
+    assert {n.node: n.status for n in probed.diagnosis.tree} == {n.node: n.status for n in whole.tree}
+    assert probed.diagnosis.root_cause == whole.root_cause
+
+
+def test_bad_probe_flags_fail_before_anything_is_read(tmp_path):
+    opts = CheckOptions(host="app.example.com", snapshots=[str(tmp_path / "absent.yaml")],
+                        nameservers=["not an address"])
+    with pytest.raises(EvidenceError, match="not an address"):
+        next(app_run.CheckRun(opts).stages())
