@@ -29,6 +29,8 @@ from edgedoctor.lint.run import VERDICT_RANK, HostResult, World, hosts_of, lint_
 class Base:
     cluster: ClusterEvidence
     source: dict[str, Any]
+    # The instant validity is judged at: a recording's own time, else now.
+    now: str | None = None
 
 
 def load_base(spec_: str | None, *, context: str | None = None, kubeconfig: str | None = None,
@@ -45,7 +47,7 @@ def load_base(spec_: str | None, *, context: str | None = None, kubeconfig: str 
 
         try:
             ev, _doc = load_recording(p)
-            return Base(ev.cluster, {"kind": "replay", "file": str(p), "host": ev.host})
+            return Base(ev.cluster, {"kind": "replay", "file": str(p), "host": ev.host}, ev.now)
         except RecordingError as rec_err:
             if str(p).endswith(".gz"):
                 raise ManifestError(f"--base {rec_err}") from None
@@ -137,6 +139,16 @@ def overlay(base: ClusterEvidence, m: Manifests) -> tuple[list[dict[str, Any]], 
             objects.append({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
                             "metadata": {"name": key[1], "namespace": key[0]}, "keys": ["tls.crt", "tls.key"]})
             have.add(key)
+    # A Service new in the change gets its Pods when its workload rolls out: endpoints are
+    # the running cluster's business, not the manifests'.
+    served = {(ns_of(o), str(as_dict(as_dict(o.get("metadata")).get("labels")).get("kubernetes.io/service-name")))
+              for o in objects if o.get("kind") == "EndpointSlice"}
+    for svc in [o for o in mine if o.get("kind") == "Service"]:
+        if (ns_of(svc), name_of(svc)) not in served and spec(svc).get("selector"):
+            objects.append({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                            "metadata": {"name": f"{name_of(svc)}-predicted", "namespace": ns_of(svc),
+                                         "labels": {"kubernetes.io/service-name": name_of(svc)}},
+                            "endpoints": [{"conditions": {"ready": True}}]})
     kinds = set(base.kinds_read) | {str(o.get("kind")) for o in mine}
     if "Gateway" in kinds:
         kinds.update(("ReferenceGrant", "ClientTrafficPolicy"))
@@ -148,6 +160,8 @@ def compare(base: Base, m: Manifests) -> tuple[list[HostResult], int]:
     before_w = World(list(base.cluster.objects), {}, list(base.cluster.kinds_read))
     objects, where, kinds = overlay(base.cluster, m)
     after_w = World(objects, where, kinds)
+    if base.now:
+        before_w.now = after_w.now = base.now
     before_hosts = set(hosts_of(base.cluster.objects))
     touched = set(hosts_of(list(m.objects)))
     hosts = sorted(before_hosts | set(hosts_of(objects)))

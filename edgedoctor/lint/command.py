@@ -1,0 +1,28 @@
+"""`edgedoctor lint PATH... [--base SNAPSHOT|RECORDING | --context NAME] [-o FORMAT]`,
+as one call the CLI wraps: bad input raises ManifestError (one line, exit 3)."""
+
+from __future__ import annotations
+
+from edgedoctor.lint.load import ManifestError, load_manifests
+from edgedoctor.lint.report import render
+from edgedoctor.lint.run import exit_status, lint_manifests
+
+FORMATS = ("text", "json", "junit", "github")
+
+
+def lint_command(paths: list[str], *, base: str | None = None, context: str | None = None,
+                 kubeconfig: str | None = None, output: str = "text") -> tuple[str, int]:
+    """(what to print, exit status)."""
+    if output not in FORMATS:
+        raise ManifestError(f"-o {output}: choose one of {', '.join(FORMATS)}")
+    if base is not None and context is not None:
+        raise ManifestError("--base and --context both name the current state: give one")
+    m = load_manifests(list(paths))
+    if base is None and context is None:
+        results = lint_manifests(m)
+        return render(results, output), exit_status(results)
+    from edgedoctor.lint.base import compare, load_base
+
+    b = load_base(base, context=context, kubeconfig=kubeconfig)
+    results, worst = compare(b, m)
+    return render(results, output, base=b.source), worst

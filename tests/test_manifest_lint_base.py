@@ -1,0 +1,92 @@
+"""`lint --base`: the manifests over a recorded cluster, per host before → after, and the
+exit status from the worst new problem."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import yaml
+
+from edgedoctor.lint.command import lint_command
+from edgedoctor.recording import load_recording
+
+RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"
+
+
+def _objects(recording: str, kind: str, name: str) -> dict:
+    ev, _ = load_recording(RECORDINGS / recording)
+    o = next(o for o in ev.cluster.objects if o["kind"] == kind and o["metadata"]["name"] == name)
+    o = copy.deepcopy(o)
+    o.pop("status", None)
+    for k in ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields"):
+        o["metadata"].pop(k, None)
+    return o
+
+
+def _write(tmp_path: Path, *objects: dict) -> str:
+    p = tmp_path / "rendered.yaml"
+    p.write_text(yaml.safe_dump_all(list(objects), sort_keys=False))
+    return str(p)
+
+
+def _hosts(out: str) -> dict:
+    doc = json.loads(out)
+    assert doc["kind"] == "lint" and doc["schema_version"] == 1
+    return {h["host"]: h for h in doc["hosts"]}
+
+
+def test_a_change_that_breaks_a_host(tmp_path):
+    route = _objects("healthy-single-gateway.yaml", "HTTPRoute", "storefront")
+    route["spec"]["parentRefs"][0]["sectionName"] = "https-old"
+    out, rc = lint_command([_write(tmp_path, route)], base=str(RECORDINGS / "healthy-single-gateway.yaml"), output="json")
+    h = _hosts(out)["shop.northwind.example"]
+    assert h["before"] == {"verdict": "ok", "code": None}
+    assert (h["verdict"], h["root_cause"]) == ("critical", {"code": "route-not-accepted"})
+    f = h["findings"][0]
+    assert (f["file"], f["line"], f["object"]) == (str(tmp_path / "rendered.yaml"), 1, "HTTPRoute shop/storefront")
+    assert rc == 2
+    text, _ = lint_command([_write(tmp_path, route)], base=str(RECORDINGS / "healthy-single-gateway.yaml"))
+    assert "shop.northwind.example: ok → critical route-not-accepted" in text
+
+
+def test_a_change_that_fixes_a_host(tmp_path):
+    base = str(RECORDINGS / "route-not-accepted-sectionname.yaml")
+    route = _objects("route-not-accepted-sectionname.yaml", "HTTPRoute", "crm")
+    unchanged, rc0 = lint_command([_write(tmp_path, route)], base=base, output="json")
+    h0 = _hosts(unchanged)["crm.litware.example"]
+    # The same spec: the same problem, nothing new, so nothing blocks the merge.
+    assert (h0["before"]["code"], h0["root_cause"]["code"], rc0) == ("route-not-accepted", "route-not-accepted", 0)
+    route["spec"]["parentRefs"][0]["sectionName"] = "websecure"
+    out, rc = lint_command([_write(tmp_path, route)], base=base, output="json")
+    h = _hosts(out)["crm.litware.example"]
+    assert h["before"] == {"verdict": "critical", "code": "route-not-accepted"}
+    assert (h["verdict"], h["findings"]) == ("ok", [])
+    assert rc == 0
+    text, _ = lint_command([_write(tmp_path, route)], base=base)
+    assert "crm.litware.example: critical route-not-accepted → ok" in text
+
+
+def test_a_new_host_has_no_before(tmp_path):
+    route = _objects("healthy-single-gateway.yaml", "HTTPRoute", "storefront")
+    route["metadata"]["name"] = "blog"
+    route["spec"]["hostnames"] = ["blog.northwind.example"]
+    out, rc = lint_command([_write(tmp_path, route)], base=str(RECORDINGS / "healthy-single-gateway.yaml"), output="json")
+    hosts = _hosts(out)
+    assert hosts["blog.northwind.example"]["before"] is None
+    assert hosts["blog.northwind.example"]["verdict"] == "ok", hosts["blog.northwind.example"]["findings"]
+    # The existing host is untouched and not reported.
+    assert "shop.northwind.example" not in hosts
+    assert rc == 0
+
+
+def test_a_gateway_change_rejudges_the_routes_on_it(tmp_path):
+    gw = _objects("healthy-single-gateway.yaml", "Gateway", "public")
+    for ls in gw["spec"]["listeners"]:
+        if ls["protocol"] == "HTTPS":
+            ls["allowedRoutes"] = {"namespaces": {"from": "Same"}}
+    out, rc = lint_command([_write(tmp_path, gw)], base=str(RECORDINGS / "healthy-single-gateway.yaml"), output="json")
+    h = _hosts(out)["shop.northwind.example"]
+    assert (h["before"]["verdict"], h["root_cause"]["code"], rc) == ("ok", "route-not-accepted", 2)
+    assert "NotAllowedByListeners" in h["findings"][0]["message"]
