@@ -419,15 +419,16 @@ def read_leaked_txt(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
         [f"dig +short TXT {n}{auth}" for n in names_sorted]
         + ["# Cloudflare API (token in $CF_API_TOKEN, zone id from the dashboard's Overview page):",
            *[f"curl -s -H \"Authorization: Bearer $CF_API_TOKEN\" "
-             f"\"https://api.cloudflare.com/client/v4/zones/$ZONE_ID/dns_records?type=TXT&name={n}\"" for n in names_sorted],
-           "curl -s -X DELETE -H \"Authorization: Bearer $CF_API_TOKEN\" "
-           "\"https://api.cloudflare.com/client/v4/zones/$ZONE_ID/dns_records/$RECORD_ID\""]
+             f"\"https://api.cloudflare.com/client/v4/zones/$ZONE_ID/dns_records?type=TXT&name={n}\"" for n in names_sorted]]
     )
+    # A read step hands over reading commands only: the deletion is described, never offered to copy.
     explain = (
         f"Records that may have leaked in zone {zone}: {', '.join(names_sorted)}"
         + (f"; values cert-manager wrote: {', '.join(values)}" if values else "")
         + ". Delete only TXT records with those values (another issuance may use the same name): in the "
-        "Cloudflare dashboard under DNS > Records, filter on _acme-challenge, or with the API calls shown."
+        "Cloudflare dashboard under DNS > Records, filter on _acme-challenge, or through the API "
+        "(the listing shown gives each record's id; a DELETE of /zones/<zone id>/dns_records/<record id> removes it: "
+        "a change, made by hand, not by this step)."
     )
     pc.memo["txt_names"] = names_sorted
     reads = [read_of(c, ["spec.dnsName", "spec.key", "status.presented"]) for c in chals]

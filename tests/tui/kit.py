@@ -192,3 +192,10 @@ def plain(widget) -> str:
     console = Console(file=io.StringIO(), width=200, color_system=None, legacy_windows=False)
     console.print(widget.content)
     return console.file.getvalue()
+
+
+def walk_step_text(screen) -> str:
+    """Everything the walkthrough shows about the current step: head, commands, the rest."""
+    ol = screen.query_one("#walk-cmds")
+    cmds = [str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count)] if ol.display else []
+    return "\n".join([plain(screen.query_one("#walk-step")), *cmds, plain(screen.query_one("#walk-after-cmds"))])

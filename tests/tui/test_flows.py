@@ -369,3 +369,16 @@ async def test_tree_and_banner_agree_with_the_engine_on_library_recordings():
         verdict = _static_text(app, "#verdict")
         assert "WARNING (renewal blocked, current certificate valid until" in " ".join(verdict.split())
         assert "FAIL" in _tree_lines(app)["challenge"]
+
+
+async def test_c_copies_one_command_and_the_next_is_one_down_away(snapshot_of):
+    app = make_app(snapshot_checker(snapshot_of("cloudflare")), host="app.example.com")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pane = app.main_screen.query_one(DetailPane)
+        assert len(pane.commands) >= 2
+        await pilot.press("c")
+        assert app.clipboard == pane.commands[0]
+        assert app.main_screen.focused is app.main_screen.query_one("#commands")
+        await pilot.press("down", "c")
+        assert app.clipboard == pane.commands[1]

@@ -15,7 +15,7 @@ from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
 from edgedoctor.tui.session import Checker
 from tests import casekit
 from tests.fakeapi import FakeAPI
-from tests.tui.kit import NOW, SIZE, make_app, plain, settle, snapshot_checker
+from tests.tui.kit import NOW, SIZE, make_app, plain, settle, snapshot_checker, walk_step_text
 
 PLAYBOOK = "cleanup-stuck-orders"
 ORDER = "wildcard-example-com-1-2264498345"
@@ -53,7 +53,7 @@ async def test_snapshot_plan_shows_and_changes_nothing(snapshot_of):
         assert screen.state[0]["result"].ok
         assert "v1.17.0" in _text(screen, "#walk-result")
         await _go_to(pilot, screen, "delete-order")
-        step = _text(screen, "#walk-step")
+        step = walk_step_text(screen)
         assert "would change:" in step and ORDER in step
         await pilot.press("a")
         await pilot.pause()
@@ -124,3 +124,36 @@ async def test_live_walkthrough_cancel_then_confirm(live_cluster, tmp_path: Path
     audit = [json.loads(line) for line in (tmp_path / "edgedoctor-audit.log").read_text().splitlines()]
     assert any(e.get("applied") and e.get("step") == "delete-order" for e in audit)
     assert any(e.get("result") == "declined" for e in audit)
+
+
+async def test_a_read_step_copies_one_reading_command_at_a_time():
+    """The Cloudflare-bug walkthrough's TXT listing: reads only, one command per `c`, ↓ for the next."""
+    lib = Path(__file__).resolve().parents[2] / "recordings" / "cert-manager-7003-cleanup.yaml"
+    from edgedoctor.shellcmd import changes_something
+    from tests.tui.kit import replay_checker
+
+    app = make_app(replay_checker(str(lib)), host="portal.contoso.example")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.main_screen.open_playbook("cert-manager-cloudflare-cleanup-bug", "cert-cloudflare-7003-cleanup")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WalkthroughScreen)
+        await _go_to(pilot, screen, "leaked-txt")
+        cmds, withheld = screen.step_commands(screen.step)
+        assert len(cmds) >= 2 and not withheld
+        assert all(not changes_something(c) for c in cmds)
+        step = walk_step_text(screen)
+        assert "reads (changes nothing)" in step and "DELETE" not in step.replace("a DELETE of", "")
+        await pilot.press("c")
+        assert app.clipboard == cmds[0] and "\n" not in app.clipboard
+        await pilot.press("right_square_bracket", "c")
+        assert app.clipboard == cmds[1]
+        await pilot.press("left_square_bracket", "c")
+        assert app.clipboard == cmds[0]
+        # a read step whose template mixes in a change withholds it
+        screen.step.command = 'dig +short TXT a.example\ncurl -s -X DELETE "https://api.example/zones/z/dns_records/r"'
+        screen._render_step()
+        await pilot.pause()
+        assert screen.step_commands(screen.step) == (["dig +short TXT a.example"], [screen.step.command.splitlines()[1]])
+        assert "would change something: a read step does not offer them" in " ".join(walk_step_text(screen).split())

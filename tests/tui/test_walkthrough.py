@@ -22,6 +22,7 @@ from tests.tui.kit import (
     plain,
     settle,
     snapshot_checker,
+    walk_step_text,
 )
 
 
@@ -72,7 +73,7 @@ async def test_confirm_and_cancel_a_change_then_see_the_effect(fakes, snapshot_o
         # step 1 reads, at once
         assert executor.calls == [("read", "read-order")]
         assert "read-order: Issuing=False" in _text(screen, "#walk-result")
-        assert "$ kubectl -n gateway get order" in _text(screen, "#walk-step")
+        assert "$ kubectl -n gateway get order" in walk_step_text(screen)
         await pilot.press("a")  # a read step has nothing to apply
         assert not isinstance(app.screen, ConfirmChange)
         await pilot.press("n")
@@ -124,7 +125,7 @@ async def test_snapshot_walkthrough_changes_nothing(fakes, snapshot_of):
         assert "READ-ONLY (snapshot)" in _text(screen, "#walk-readonly")
         await pilot.press("n")
         await settle(pilot)
-        step = _text(screen, "#walk-step")
+        step = walk_step_text(screen)
         assert "would change:" in step and "read-only: this is a snapshot" in step
         assert "root cause stays critical cert-cloudflare-7003-cleanup" in _text(screen, "#walk-effect")
         await pilot.press("a")

@@ -339,6 +339,8 @@ class MainScreen(Screen):
             self.notify("no command for this node", severity="warning")
             return
         pane.set_tab("commands")
+        # Focus the list: the next command is then one ↓ away, and `c` copies it.
+        self.query_one("#commands", OptionList).focus()
         self.app.copy_to_clipboard(command)
         self.notify(command, title="copied to the clipboard")
 

@@ -37,7 +37,7 @@ READ_ONLY_NOTE = (
 GOOD_OUTCOMES = ("ok", "unchanged", "")
 KEYS = (
     "[b]n[/]/[b]b[/] next/previous step  [b]r[/] run again  [b]a[/] apply… (asks first)  "
-    "[b]c[/] copy cmd  [b]esc[/] back  [b]?[/] help  [b]q[/] quit"
+    "[b]c[/] copy cmd  [b][ ][/] choose cmd  [b]esc[/] back  [b]?[/] help  [b]q[/] quit"
 )
 
 
@@ -53,6 +53,8 @@ class WalkthroughScreen(Screen):
         Binding("a", "apply", "Apply…"),
         Binding("r", "rerun", "Run again"),
         Binding("c", "copy", "Copy cmd"),
+        Binding("right_square_bracket", "command(1)", "Next cmd", show=False),
+        Binding("left_square_bracket", "command(-1)", "Prev cmd", show=False),
     ]
 
     def __init__(
@@ -96,6 +98,8 @@ class WalkthroughScreen(Screen):
             yield OptionList(id="walk-steps")
             with VerticalScroll(id="walk-step-scroll"):
                 yield Static(id="walk-step")
+                yield OptionList(id="walk-cmds")
+                yield Static(id="walk-after-cmds")
                 yield Static(id="walk-result")
                 yield Static(id="walk-effect")
         with Horizontal(id="walk-buttons"):
@@ -240,10 +244,16 @@ class WalkthroughScreen(Screen):
         if step.target:
             t.append("target: ", style="dim")
             t.append(f"{step.target}\n")
-        if step.command:
-            t.append("equivalent command (c copies):\n", style="dim")
-            t.append(f"  $ {step.command}\n", style="bold")
-        parts: list = [t]
+        cmds, withheld = self.step_commands(step)
+        if cmds:
+            many = f"{len(cmds)} commands: [ and ] choose, " if len(cmds) > 1 else "the command: "
+            t.append(f"{many}c copies one\n", style="dim")
+        self.query_one("#walk-step", Static).update(t)
+        self._show_commands(cmds)
+        parts: list = []
+        if withheld:
+            parts.append(Text(f"{len(withheld)} command(s) of this step would change something: a read step "
+                              "does not offer them\n", style="yellow"))
         if step.change:
             parts.append(Text("would change: " if self.read_only else "the change: ", style="dim"))
             parts.append(Text(describe_change(step.change) + "\n", style="bold"))
@@ -265,7 +275,7 @@ class WalkthroughScreen(Screen):
         if step.blocked:
             label = "not run here: " if not self.read_only else "read-only: "
             parts.append(Text(label + str(step.blocked) + "\n", style="yellow"))
-        self.query_one("#walk-step", Static).update(Group(*parts))
+        self.query_one("#walk-after-cmds", Static).update(Group(*parts))
         self.query_one("#walk-result", Static).update(self._result_text(st))
         self.query_one("#walk-effect", Static).update(self._effect_text(step, st))
         self._buttons()
@@ -462,10 +472,53 @@ class WalkthroughScreen(Screen):
         self._start(self.index, action)
         self._render_step()
 
+    def step_commands(self, step: Any) -> tuple[list[str], list[str]]:
+        """(the commands offered for the step, the ones withheld).
+
+        One command per entry, so that `c` copies exactly one; a read step offers
+        only commands that read, whatever its template says.
+        """
+        from edgedoctor.shellcmd import reading_commands, split_commands
+
+        if not step.command:
+            return [], []
+        if step.kind == "read":
+            return reading_commands(str(step.command))
+        return split_commands(str(step.command)), []
+
+    def _show_commands(self, cmds: list[str]) -> None:
+        ol = self.query_one("#walk-cmds", OptionList)
+        ol.clear_options()
+        ol.add_options([Option(Text("$ " + c, style="bold"), id=f"cmd-{i}") for i, c in enumerate(cmds)])
+        ol.display = bool(cmds)
+        if cmds:
+            ol.highlighted = 0
+
+    def selected_command(self) -> str | None:
+        if not self.plan.steps:
+            return None
+        cmds, _ = self.step_commands(self.step)
+        if not cmds:
+            return None
+        i = self.query_one("#walk-cmds", OptionList).highlighted or 0
+        return cmds[i] if 0 <= i < len(cmds) else cmds[0]
+
+    def action_command(self, delta: int) -> None:
+        ol = self.query_one("#walk-cmds", OptionList)
+        if ol.option_count:
+            ol.highlighted = max(0, min(ol.option_count - 1, (ol.highlighted or 0) + delta))
+
     def action_copy(self) -> None:
-        if self.plan.steps and self.step.command:
-            self.app.copy_to_clipboard(self.step.command)
-            self.notify(self.step.command, title="copied to the clipboard")
+        command = self.selected_command()
+        if command is None:
+            self.notify("this step has no command to copy", severity="warning")
+            return
+        self.app.copy_to_clipboard(command)
+        self.notify(command, title="copied to the clipboard")
+
+    @on(OptionList.OptionSelected, "#walk-cmds")
+    def _command_chosen(self, event: OptionList.OptionSelected) -> None:
+        self.action_copy()
 
     def _why_not(self, step: Any) -> str:
         st = self.state.get(self.index, {})
