@@ -47,9 +47,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
         sys.stdout.write(render_text(d, color=color))
-    if d.verdict == "unknown":
-        for reason in d.unknown_reasons[:3]:
-            print(f"edgedoctor: could not establish {reason}", file=sys.stderr)
+    from edgedoctor.model import NODE_ORDER
+
+    # One line per cause: what could not be read (whatever the verdict), then the nodes.
+    for reason in d.unknown_reasons[:3]:
+        node = reason.split(":", 1)[0]
+        print(f"edgedoctor: could not establish {reason}" if node in NODE_ORDER else f"edgedoctor: {reason}",
+              file=sys.stderr)
     return exit_code(d.verdict)
 
 

@@ -73,6 +73,8 @@ class Ctx:
     secret_ref: tuple[str, str] | None = None  # (namespace, name) of the listener's Secret
     secret: Obj | None = None
     secret_pem: str | None = None
+    # The Secret could not be read, and the certificate the listener serves stood in for it.
+    secret_from_wire: bool = False
     certificate: Obj | None = None
     challenges: list[Obj] = field(default_factory=list)
     # Set when the listener's certificate is the reason routes are not accepted

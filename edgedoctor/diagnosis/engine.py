@@ -23,6 +23,7 @@ from edgedoctor.diagnosis.dnssync import (
     external_dns_registry,
     route_resource,
 )
+from edgedoctor.diagnosis.gaps import covered, read_gaps
 from edgedoctor.diagnosis.gateway import diagnose_gateway
 from edgedoctor.diagnosis.index import ClusterIndex, as_dict, as_list, name_of, ns_of, spec
 from edgedoctor.diagnosis.proxyproto import diagnose_proxy_protocol
@@ -144,6 +145,8 @@ def complete_layers(analysis: ClusterAnalysis) -> Ctx:
         world_ran = bool(_guard(ctx, ("dns", "served-certificate", "http-redirect"), lambda c: _world(c, blockers)))
     if not world_ran and ev.cluster.reachable:
         _guard(ctx, ("http-redirect",), diagnose_redirect_objects)
+    if world_ran:
+        _secret_seen_on_wire(ctx)
     _demote_symptoms(ctx, blockers)
     _default_dns_node(ctx, blockers)
     _controller_details(ctx)
@@ -220,6 +223,47 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
             f.specificity = max(f.specificity, 26)
         ctx.findings.append(f)
     return True
+
+
+def _secret_seen_on_wire(ctx: Ctx) -> None:
+    """A Secret the user may not read, whose certificate the listener serves, is not unknown.
+
+    Envoy Gateway resolved it (the listener does not reject it) and the TLS probe judged
+    what it serves: the served-certificate node carries that judgement, so the Secret's
+    node points there instead of making a healthy edge UNKNOWN for lack of a read.
+    """
+    node = ctx.nodes.get("secret")
+    served = ctx.nodes.get("served-certificate")
+    if node is None or node.status != "unknown" or ctx.secret is not None or ctx.secret_ref is None:
+        return
+    if ctx.idx.read_error("Secret") is None or ctx.listener is None:
+        return
+    rr = next((c for c in as_list((ctx.listener.status or {}).get("conditions"))
+               if isinstance(c, dict) and c.get("type") == "ResolvedRefs"), None)
+    if rr is not None and rr.get("status") == "False":
+        return  # the listener rejects its certificate reference: that is not seen on the wire
+    if served is None or served.status not in ("pass", "warn", "fail"):
+        return
+    sref = "/".join(ctx.secret_ref)
+    # The Certificate's status tells the validity of what cert-manager stored: a served
+    # certificate of another validity is an older (or foreign) one, and which one the
+    # Secret holds cannot be told without reading it.
+    stored = parse_time(as_dict(ctx.certificate.get("status")).get("notAfter")) if ctx.certificate else None
+    served_ends = {parse_time(c.get("not_after")) for c in as_list(served.details.get("certificates"))
+                   if isinstance(c, dict)}
+    if stored is not None and served_ends and stored not in served_ends:
+        ctx.set_node("secret", "unknown",
+                     f"Secret {sref} could not be read, and its Certificate says it holds a certificate valid until "
+                     f"{ctx.certificate['status']['notAfter']} while the listener serves another", **node.details)
+        return
+    ctx.secret_from_wire = True
+    ctx.set_node(
+        "secret",
+        "pass" if served.status == "pass" else "warn",
+        f"Secret {sref} could not be read; the listener serves its certificate: {served.summary}",
+        **node.details,
+        judged_from="served-certificate",
+    )
 
 
 def _pp_facts(ctx: Ctx) -> dict[str, Any]:
@@ -447,13 +491,19 @@ def assemble(ctx: Ctx) -> Diagnosis:
     findings.sort(key=_rank, reverse=True)
     settle_nodes(ctx.nodes, findings)
     tree = [ctx.nodes[n] for n in NODE_ORDER if n in ctx.nodes]
+    errors = ctx.ev.cluster.errors
+    gaps = read_gaps(errors)
     unknown = [f"{n.node}: {n.summary}" for n in tree if n.status in ("unknown", "error")]
     crit = [f for f in findings if f.severity == "critical"]
     warn = [f for f in findings if f.severity == "warning"]
+    # Kinds the layers looked at but could not read (a Secret whose certificate the
+    # listener was seen serving stands established by the probe).
+    hidden = sorted(k for k in ctx.idx.consulted_gaps if k != "*" and not (k == "Secret" and ctx.secret_from_wire))
     if crit:
         verdict = "critical"
         root: Finding | None = crit[0]
-    elif unknown:
+    elif unknown or hidden:
+        # "OK" or a warning must not rest on a kind that could not be read.
         verdict, root = "unknown", None
     elif warn:
         verdict, root = "warning", warn[0]
@@ -466,6 +516,10 @@ def assemble(ctx: Ctx) -> Diagnosis:
         except catalog.UnknownCode:
             title = root.code
         root_cause = {"code": root.code, "title": title, "summary": root.message}
+        if hidden:
+            # A cause may sit in what could not be read: say so beside the one named.
+            root_cause["summary"] += (f" (not established: {', '.join(hidden)} could not be read, "
+                                      "and the cause may lie there)")
     source = dict(ctx.ev.source)
     if ctx.ev.cluster.context and "context" not in source:
         source["context"] = ctx.ev.cluster.context
@@ -479,6 +533,8 @@ def assemble(ctx: Ctx) -> Diagnosis:
         tree=tree,
         source=source,
         generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        unknown_reasons=unknown if verdict == "unknown" else [],
+        # Every kind that could not be read, whatever the verdict; node reasons that only
+        # repeat one of those are left out (one line per cause).
+        unknown_reasons=gaps + [r for r in unknown if not covered(r, errors)] if verdict == "unknown" else gaps,
         verdict_label=label,
     )

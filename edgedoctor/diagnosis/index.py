@@ -96,21 +96,31 @@ class ClusterIndex:
                 if isinstance(owner, dict) and isinstance(owner.get("uid"), str):
                     self._children[owner["uid"]].append(obj)
         self.read_kinds = set(cluster.kinds_read) | set(self._by_kind)
+        # Kinds whose absence a layer asked about while they could not be read: the
+        # diagnosis names them beside a root cause they may have hidden.
+        self.consulted_gaps: set[str] = set()
         self.errors_by_kind: dict[str, dict[str, Any]] = {}
         for e in cluster.errors:
             k = e.get("kind")
             if isinstance(k, str) and k not in ("?",):
                 self.errors_by_kind.setdefault(k, e)
 
+    def _consult(self, kind: str) -> None:
+        if kind in self.errors_by_kind or "*" in self.errors_by_kind:
+            self.consulted_gaps.add(kind)
+
     def all(self, kind: str) -> list[Obj]:
+        self._consult(kind)
         return self._by_kind.get(kind, [])
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        self._consult(kind)
         return self._by_key.get((kind, namespace, name))
 
     def was_read(self, kind: str) -> bool:
         """True when the absence of an object of this kind means it does not exist."""
         if "*" in self.errors_by_kind or kind in self.errors_by_kind:
+            self._consult(kind)
             return False
         return kind in self.read_kinds
 

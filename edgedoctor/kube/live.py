@@ -332,10 +332,14 @@ class _Reader:
                 "reason": f"CRD for {name} ({k.group}) is not installed ({k.provided_by} missing?)",
             }
         if f.status == 403:
+            # verb and resource let the diagnosis name every refused read in one line.
             return {
                 "kind": name,
                 "status": "unknown",
                 "reason": f"forbidden: cannot {verb} {plural} ({f.message})",
+                "http_status": 403,
+                "verb": verb,
+                "resource": f"{plural}.{k.group}" if k is not None and k.group else plural,
             }
         if f.status == 401:
             return {
