@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from edgedoctor.lint.command import lint_command
+from edgedoctor.app.lint import lint_command
 from edgedoctor.recording import load_recording
 
 RECORDINGS = Path(__file__).resolve().parent.parent / "recordings"

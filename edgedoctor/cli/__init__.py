@@ -1,5 +1,6 @@
 """The command line: `edgedoctor check HOST` and friends, one module per subcommand
-(`check` and `record` in check.py, `checks` and `explain` in catalog.py, `fix`, `tui`).
+(`check` and `record` in check.py, `checks` and `explain` in catalog.py, `fix`, `lint`,
+`tui`).
 
 It only parses and renders: hosts, evidence options, the staged check and the exit
 codes come from `edgedoctor.app`. Never imports Textual (the TUI lives behind
@@ -34,6 +35,10 @@ def _handler(command: str) -> Callable[..., int]:
         from edgedoctor.cli.catalog import cmd_explain
 
         return cmd_explain
+    if command == "lint":
+        from edgedoctor.cli.lint import cmd_lint
+
+        return cmd_lint
     if command == "fix":
         from edgedoctor.cli.fix import run_fix
 

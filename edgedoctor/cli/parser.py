@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--token-file", metavar="PATH",
                    help="rotate-cloudflare-token: read the new token from this file (never printed or logged)")
 
+    lt = sub.add_parser("lint", help="diagnose rendered GitOps manifests before they are merged")
+    lt.add_argument("paths", metavar="PATH", nargs="+",
+                    help="kustomize/helm/flux build output or YAML directories ('-' reads stdin)")
+    lt.add_argument("--base", metavar="SNAPSHOT|RECORDING",
+                    help="lay the manifests over this state and report each host before -> after")
+    lt.add_argument("--context", metavar="NAME", help="the current state from this kubeconfig context instead")
+    lt.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file for --context (never written)")
+    lt.add_argument("-o", "--output", choices=("text", "json", "junit", "github"),
+                    help="text (default on a terminal), json, junit or github (Actions annotations)")
+
     t = sub.add_parser("tui", help="the interactive diagnosis (Textual)")
     t.add_argument("host", metavar="HOST", nargs="?")
     add_evidence_flags(t)

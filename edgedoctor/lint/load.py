@@ -210,4 +210,22 @@ def load_manifests(paths: list[str | os.PathLike[str]]) -> Manifests:
             out.files.append(name)
     if not out.objects:
         raise ManifestError(f"{paths[0]}: holds no Kubernetes objects (kind and metadata.name)")
+    _no_duplicates(out)
     return out
+
+
+def _no_duplicates(m: Manifests) -> None:
+    """One cluster's rendered manifests name each object once; twice means two clusters
+    (two overlays) were passed together, and which one wins would be a guess."""
+    seen: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for o in m.objects:
+        meta = o["metadata"]
+        key = (str(o.get("kind")), str(meta.get("namespace") or ""), str(meta.get("name")))
+        if key in seen:
+            first = m.where[id(seen[key])]
+            ns = f"{key[1]}/" if key[1] else ""
+            raise ManifestError(
+                f"{m.where[id(o)]}: {key[0]} {ns}{key[2]} is also defined at {first}: "
+                "lint one cluster's rendered manifests at a time"
+            )
+        seen[key] = o

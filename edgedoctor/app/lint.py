@@ -1,5 +1,5 @@
-"""`edgedoctor lint PATH... [--base SNAPSHOT|RECORDING | --context NAME] [-o FORMAT]`,
-as one call the CLI wraps: bad input raises ManifestError (one line, exit 3)."""
+"""`edgedoctor lint PATH... [--base SNAPSHOT|RECORDING | --context NAME] [-o FORMAT]`:
+the application side of the lint front end. Bad input raises ManifestError (one line, exit 3)."""
 
 from __future__ import annotations
 
