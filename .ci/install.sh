@@ -8,11 +8,16 @@
 #   ca-certificates                   the system trust store the TLS verification reads
 #   tmux                              the TUI smoke test in a real terminal
 #   faketime                          the recordings build runs each scenario at its own time
+#   etcd-server                       the store of the tests' real kube-apiserver
+#
+# Then .ci/kube/build.sh builds kube-apiserver and kube-controller-manager (v1.34.4, from
+# the Go module proxy) and fetches the pinned CRDs into ~/.cache/edgedoctor-kube; a warm
+# cache makes it a check of a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(bind9 bind9-utils bind9-dnsutils nginx-light pebble ca-certificates tmux faketime)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils nginx-light pebble ca-certificates tmux faketime etcd-server)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install.sh must run as root (it installs Debian packages)" >&2
@@ -33,7 +38,7 @@ trap cleanup EXIT
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
 
-for bin in /usr/sbin/named /usr/sbin/nginx /usr/bin/pebble /usr/bin/dig; do
+for bin in /usr/sbin/named /usr/sbin/nginx /usr/bin/pebble /usr/bin/dig /usr/bin/etcd; do
   if [ ! -x "$bin" ]; then
     echo "missing after install: $bin" >&2
     exit 1
@@ -41,3 +46,6 @@ for bin in /usr/sbin/named /usr/sbin/nginx /usr/bin/pebble /usr/bin/dig; do
 done
 
 python -m pip install -q -e '.[test]'
+
+# After pip: crds.py needs PyYAML.
+bash .ci/kube/build.sh

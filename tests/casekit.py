@@ -224,3 +224,58 @@ def expand(edits: dict[str, Any] | None) -> dict[str, Any]:
         "set": base["set"] + list(edits.get("set") or []),
         "patch": base["patch"] + list(edits.get("patch") or []),
     }
+
+
+def _csr_b64(dns_names: list[str]) -> str:
+    """A real PKCS#10 request for these names, base64 (what cert-manager puts in spec.request)."""
+    import base64
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    names = [x509.DNSName(n) for n in dns_names] or [x509.DNSName("example.com")]
+    csr = (x509.CertificateSigningRequestBuilder().subject_name(x509.Name([]))
+           .add_extension(x509.SubjectAlternativeName(names), critical=False).sign(key, hashes.SHA256()))
+    return base64.b64encode(csr.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+def _conditions(node: Any) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if k == "conditions" and isinstance(v, list):
+                for c in v:
+                    if isinstance(c, dict) and "type" in c and "status" in c:
+                        c.setdefault("lastTransitionTime", NOW)
+                        c.setdefault("reason", c["type"])
+                        c.setdefault("message", "")
+            _conditions(v)
+    elif isinstance(node, list):
+        for v in node:
+            _conditions(v)
+
+
+def server_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The hand-written base and edits as a real API server holds them.
+
+    The cases leave out what no diagnosis reads but a real server requires, which a
+    cluster's controllers and clients always fill in: a condition's lastTransitionTime
+    (reason, message), a Deployment's selector (kubectl and Helm charts set it from the
+    Pod labels), an Order's and CertificateRequest's spec.request (the CSR cert-manager
+    made). Only missing fields are added; nothing present is changed.
+    """
+    out = copy.deepcopy(objects)
+    for o in out:
+        kind = o.get("kind")
+        _conditions(o.get("status"))
+        spec = o.get("spec")
+        if kind == "Deployment" and isinstance(spec, dict):
+            tmpl = spec.setdefault("template", {})
+            labels = tmpl.setdefault("metadata", {}).setdefault("labels", {})
+            if not labels:
+                labels["app"] = o["metadata"]["name"]
+            spec.setdefault("selector", {"matchLabels": dict(labels)})
+        if kind in ("Order", "CertificateRequest") and isinstance(spec, dict) and not spec.get("request"):
+            spec["request"] = _csr_b64([str(n) for n in spec.get("dnsNames") or []])
+    return out

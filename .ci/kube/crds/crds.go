@@ -1,0 +1,2 @@
+// Package crds is empty: the module exists only to pin the CRD sources with go.sum.
+package crds
