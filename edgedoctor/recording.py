@@ -200,7 +200,19 @@ def write_recording(path: str | os.PathLike[str], ev: Evidence, **kw: Any) -> No
     write_text(path, dump_recording(ev, **kw))
 
 
-def read_recording_doc(path: str | os.PathLike[str]) -> dict[str, Any]:
+def objects_to_file(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cluster objects as a recording stores them: redacted, certificates as PEM text."""
+    return [_readable_secret(_redact(o)) for o in objects]
+
+
+def objects_from_file(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cluster objects read from a recording, back in the API's form and redacted again."""
+    return [_redact(_kubernetes_secret(o)) for o in objects]
+
+
+def read_recording_doc(path: str | os.PathLike[str], section: str = "evidence") -> dict[str, Any]:
+    """The checked document of a recording; `section` is the body it must have
+    ("evidence" for a check, "sweep" for a sweep)."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -245,8 +257,12 @@ def read_recording_doc(path: str | os.PathLike[str]) -> dict[str, Any]:
             f"{path}: recording schema {schema} is newer than this edgedoctor understands "
             f"({RECORDING_SCHEMA}); upgrade edgedoctor (recorded by {doc.get('tool_version', '?')})"
         )
-    if not isinstance(doc.get("evidence"), dict):
-        raise RecordingError(f"{path}: the recording has no evidence section (truncated?)")
+    if not isinstance(doc.get(section), dict):
+        if section == "evidence" and isinstance(doc.get("sweep"), dict):
+            raise RecordingError(f"{path}: a recording of a sweep; replay it with `edgedoctor sweep --replay {path}`")
+        if section == "sweep" and isinstance(doc.get("evidence"), dict):
+            raise RecordingError(f"{path}: a recording of one check; replay it with `edgedoctor check HOST --replay {path}`")
+        raise RecordingError(f"{path}: the recording has no {section} section (truncated?)")
     if doc.get("complete") is not True:
         # YAML cut between two lines still parses; only the end marker tells it was cut.
         raise RecordingError(f"{path}: truncated recording (no 'complete: true' at its end)")

@@ -16,11 +16,16 @@ class UsageError(Exception):
     """Input the user gave cannot be used; the message is one line."""
 
 
-def add_evidence_flags(p: argparse.ArgumentParser) -> None:
-    """The flags that say where a check's evidence comes from."""
+def add_evidence_flags(p: argparse.ArgumentParser, *, many_contexts: bool = False) -> None:
+    """The flags that say where a check's evidence comes from (`many_contexts`: --context
+    is repeatable, for the fleet commands)."""
     g = p.add_argument_group("where the evidence comes from")
     g.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (as kubectl; never written)")
-    g.add_argument("--context", metavar="NAME", help="kubeconfig context (as kubectl)")
+    if many_contexts:
+        g.add_argument("--context", metavar="NAME", action="append", default=[],
+                       help="kubeconfig context (as kubectl; repeatable)")
+    else:
+        g.add_argument("--context", metavar="NAME", help="kubeconfig context (as kubectl)")
     g.add_argument("--snapshot", metavar="PATH", action="append", default=[],
                    help="kubectl get -o yaml|json output, or a directory of them (repeatable)")
     g.add_argument("--replay", metavar="FILE", help="replay a recording: no network at all")

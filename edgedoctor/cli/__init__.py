@@ -1,5 +1,5 @@
 """The command line: `edgedoctor check HOST` and friends, one module per subcommand
-(`check` and `record` in check.py, `checks` and `explain` in catalog.py, `fix`, `lint`,
+(`check` and `record` in check.py, `checks` and `explain` in catalog.py, `fix`, `lint`, `sweep`,
 `tui`).
 
 It only parses and renders: hosts, evidence options, the staged check and the exit
@@ -39,6 +39,10 @@ def _handler(command: str) -> Callable[..., int]:
         from edgedoctor.cli.lint import cmd_lint
 
         return cmd_lint
+    if command == "sweep":
+        from edgedoctor.cli.sweep import cmd_sweep
+
+        return cmd_sweep
     if command == "fix":
         from edgedoctor.cli.fix import run_fix
 

@@ -63,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file for --context (never written)")
     lt.add_argument("-o", "--output", choices=("text", "json", "junit", "github"),
                     help="text (default on a terminal), json, junit or github (Actions annotations)")
+    from edgedoctor.cli.sweep import add_sweep_parser
+
+    add_sweep_parser(sub)
 
     t = sub.add_parser("tui", help="the interactive diagnosis (Textual)")
     t.add_argument("host", metavar="HOST", nargs="?")
