@@ -38,6 +38,7 @@ from typing import Any
 from edgedoctor import __version__
 from edgedoctor.evidence import Evidence
 from edgedoctor.redact import redact_object
+from edgedoctor.shape import MAX_DEPTH, too_deep
 
 RECORDING_SCHEMA = 1
 _PEM_KEYS = ("tls.crt", "ca.crt")
@@ -246,6 +247,8 @@ def read_recording_doc(path: str | os.PathLike[str], section: str = "evidence") 
         raise RecordingError(f"{path}: corrupt or truncated recording (YAML error{where})") from None
     except RecursionError:
         raise RecordingError(f"{path}: corrupt recording (nested too deeply)") from None
+    if too_deep(doc):
+        raise RecordingError(f"{path}: corrupt recording (nested more than {MAX_DEPTH} levels deep)")
     if not isinstance(doc, dict) or "edgedoctor_recording" not in doc:
         hint = _kubectl_hint(text) if isinstance(doc, dict) and "kind" in doc else ""
         raise RecordingError(f"{path}: not an edgedoctor recording (no edgedoctor_recording key){hint}")

@@ -36,11 +36,13 @@ def public_certificates(data: bytes) -> bytes:
 
 
 def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
-    meta = dict(obj.get("metadata") or {})
+    # A hand-edited Secret may have any shape; whatever is not the expected map is dropped,
+    # never copied through unread.
+    meta = dict(_map(obj.get("metadata")))
     meta.pop("managedFields", None)
     annotations = {
         k: v
-        for k, v in (meta.get("annotations") or {}).items()
+        for k, v in _map(meta.get("annotations")).items()
         if k not in _DROP_ANNOTATIONS
     }
     if annotations or "annotations" in meta:
@@ -122,11 +124,17 @@ def _shell_sub(m: re.Match[str]) -> str:
     return f"{m.group(4)}{REDACTED}"
 
 
+def _map(value: Any) -> dict[Any, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def redact_workload(obj: dict[str, Any]) -> dict[str, Any]:
+    # A spec of the wrong shape is replaced by an empty one: it cannot be read anyway, and
+    # copying it through unread could carry an env value past the redaction.
     out = dict(obj)
-    spec = dict(out.get("spec") or {})
-    template = dict(spec.get("template") or {})
-    pod = dict(template.get("spec") or {})
+    spec = dict(_map(out.get("spec")))
+    template = dict(_map(spec.get("template")))
+    pod = dict(_map(template.get("spec")))
     for field in ("containers", "initContainers"):
         if isinstance(pod.get(field), list):
             pod[field] = [_redact_container(c) for c in pod[field] if isinstance(c, dict)]

@@ -16,6 +16,7 @@ from typing import Any
 from edgedoctor.evidence import ClusterEvidence
 from edgedoctor.kinds import BY_KIND
 from edgedoctor.redact import redact_object
+from edgedoctor.shape import MAX_DEPTH, too_deep
 
 SNAPSHOT_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -56,6 +57,16 @@ def yaml_loader():
 
 
 def _parse(path: Path, text: str) -> list[Any]:
+    try:
+        docs = _parse_text(path, text)
+    except RecursionError:
+        docs = None
+    if docs is None or any(too_deep(d) for d in docs):
+        raise SnapshotError(f"{path}: nested more than {MAX_DEPTH} levels deep; not a kubectl snapshot")
+    return docs
+
+
+def _parse_text(path: Path, text: str) -> list[Any]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:

@@ -24,6 +24,16 @@ HOSTS = [
     ("localhost", "single label"),
     ("app..example.com", "empty label"),
     ("*.example.com", "wildcard"),
+    # IDNA 2008 (UTS 46): a label may not start with a combining mark; symbols are not letters.
+    ("\u0301abc.example.com", "IDNA 2008"),
+    ("\u2603.example.com", "IDNA 2008"),
+    ("xn--abc.example.com", "not a valid A-label"),
+    # A control character anywhere means the argument was cut wrongly: refuse, never trim.
+    ("app.example\n.com", "control character"),
+    ("app.example.com\n", "control character"),
+    ("app.exa\x7fmple.com", "control character"),
+    # A port the probes do not use would be dropped silently and another endpoint diagnosed.
+    ("https://app.example.com:8443/", "port 8443"),
 ]
 
 
@@ -39,7 +49,10 @@ def test_bad_hostnames(host, words):
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("https://App.Example.com:443/path?q=1", "app.example.com"), ("app.example.com.", "app.example.com"),
-     ("bücher.example.com", "xn--bcher-kva.example.com"), ("HTTP://user@Shop.Example.COM", "shop.example.com")],
+     ("bücher.example.com", "xn--bcher-kva.example.com"), ("HTTP://user@Shop.Example.COM", "shop.example.com"),
+     # Non-transitional UTS 46: ß stays ß (IDNA 2003 would send strasse), full-width letters map.
+     ("straße.example.test", "xn--strae-oqa.example.test"), ("ａｐｐ.Example.com", "app.example.com"),
+     ("http://app.example.com:80/", "app.example.com")],
 )
 def test_pasted_hostnames_are_normalised(raw, expected):
     p = run("check", raw, "--snapshot", BASE, "--offline", "--now", NOW, "-o", "json")

@@ -23,6 +23,7 @@ from edgedoctor.diagnosis.dnssync import (
     external_dns_registry,
     route_resource,
 )
+from edgedoctor.diagnosis.fieldtypes import mark_mistyped
 from edgedoctor.diagnosis.gaps import covered, read_gaps
 from edgedoctor.diagnosis.gateway import diagnose_gateway
 from edgedoctor.diagnosis.index import ClusterIndex, as_dict, as_list, name_of, ns_of, spec
@@ -147,6 +148,8 @@ def complete_layers(analysis: ClusterAnalysis) -> Ctx:
         _guard(ctx, ("http-redirect",), diagnose_redirect_objects)
     if world_ran:
         _secret_seen_on_wire(ctx)
+    if ev.cluster.reachable:
+        _guard(ctx, (), mark_mistyped)
     _demote_symptoms(ctx, blockers)
     _default_dns_node(ctx, blockers)
     _controller_details(ctx)

@@ -1,0 +1,198 @@
+"""A field of the wrong type on the host's path is never a silent pass.
+
+The layers read objects through tolerant accessors (`as_list`, `as_dict`): an HTTPRoute
+whose `spec.hostnames` is the integer 7 reads as "no hostnames", which Gateway API means
+"every host". Judging the host from such an object would be a guess. This module knows
+the type of every field the diagnosis reads; after the layers ran, an object on the host's
+path (or one that could be on it, had the field been right) with a field of the wrong type
+turns its node `unknown`, naming the object and the field. Pure: plain data in and out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edgedoctor.diagnosis.context import Ctx
+from edgedoctor.diagnosis.hostnames import gw_matches, san_covers
+from edgedoctor.diagnosis.index import Obj, as_dict, as_list, name_of, ns_of, spec
+
+# Field path -> expected JSON type, for the fields the layers read. `[]` is "each item".
+_CONDITIONS = {"status.conditions": list, "status.conditions[]": dict,
+               "status.conditions[].type": str, "status.conditions[].status": str}
+_META = {"metadata": dict, "metadata.name": str, "metadata.namespace": str,
+         "metadata.annotations": dict, "metadata.labels": dict, "metadata.ownerReferences": list,
+         "spec": dict, "status": dict}
+
+SCHEMAS: dict[str, dict[str, type]] = {
+    "GatewayClass": {**_META, **_CONDITIONS, "spec.controllerName": str},
+    "Gateway": {
+        **_META, **_CONDITIONS,
+        "spec.gatewayClassName": str, "spec.listeners": list, "spec.listeners[]": dict,
+        "spec.listeners[].name": str, "spec.listeners[].hostname": str, "spec.listeners[].port": int,
+        "spec.listeners[].protocol": str, "spec.listeners[].tls": dict,
+        "spec.listeners[].tls.certificateRefs": list, "spec.listeners[].tls.certificateRefs[]": dict,
+        "spec.listeners[].tls.certificateRefs[].name": str,
+        "spec.listeners[].tls.certificateRefs[].namespace": str,
+        "spec.listeners[].allowedRoutes": dict,
+        "status.addresses": list, "status.addresses[]": dict, "status.addresses[].value": str,
+        "status.listeners": list, "status.listeners[]": dict, "status.listeners[].name": str,
+        "status.listeners[].conditions": list, "status.listeners[].conditions[]": dict,
+    },
+    "HTTPRoute": {
+        **_META,
+        "spec.hostnames": list, "spec.hostnames[]": str,
+        "spec.parentRefs": list, "spec.parentRefs[]": dict, "spec.parentRefs[].name": str,
+        "spec.parentRefs[].namespace": str, "spec.parentRefs[].sectionName": str,
+        "spec.parentRefs[].port": int,
+        "spec.rules": list, "spec.rules[]": dict, "spec.rules[].matches": list,
+        "spec.rules[].filters": list, "spec.rules[].backendRefs": list,
+        "spec.rules[].backendRefs[]": dict, "spec.rules[].backendRefs[].name": str,
+        "spec.rules[].backendRefs[].namespace": str, "spec.rules[].backendRefs[].port": int,
+        "status.parents": list, "status.parents[]": dict, "status.parents[].parentRef": dict,
+        "status.parents[].conditions": list, "status.parents[].conditions[]": dict,
+    },
+    "Service": {**_META, "spec.type": str, "spec.ports": list, "spec.ports[]": dict,
+                "spec.ports[].port": int, "spec.selector": dict},
+    "Certificate": {
+        **_META, **_CONDITIONS,
+        "spec.secretName": str, "spec.dnsNames": list, "spec.dnsNames[]": str,
+        "spec.issuerRef": dict, "spec.issuerRef.name": str, "spec.issuerRef.kind": str,
+        "spec.renewBefore": str, "status.notAfter": str, "status.renewalTime": str,
+        "status.revision": int,
+    },
+    "CertificateRequest": {**_META, **_CONDITIONS, "spec.issuerRef": dict},
+    "Order": {**_META, "spec.dnsNames": list, "status.state": str, "status.reason": str,
+              "status.authorizations": list},
+    "Challenge": {**_META, "spec.dnsName": str, "spec.key": str, "spec.wildcard": bool,
+                  "spec.solver": dict, "status.state": str, "status.reason": str,
+                  "status.presented": bool, "status.processing": bool},
+    "Secret": {**_META, "data": dict, "type": str},
+}
+
+NODE_OF_KIND = {"GatewayClass": "gateway", "Gateway": "gateway", "HTTPRoute": "route", "Service": "backend",
+                "Certificate": "certificate", "CertificateRequest": "certificate-request", "Order": "order",
+                "Challenge": "challenge", "Secret": "secret"}
+
+_TYPE_NAMES = {list: "a list", dict: "a map", str: "a string", int: "an integer", bool: "a boolean"}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, float):
+        return "a number"
+    for t, n in _TYPE_NAMES.items():
+        if isinstance(value, t):
+            return n
+    return "null" if value is None else type(value).__name__
+
+
+def _ok(value: Any, want: type) -> bool:
+    if want is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, want)
+
+
+def wrong_fields(obj: Obj) -> list[str]:
+    """`spec.hostnames is an integer, expected a list` for every mistyped field (null = absent)."""
+    schema = SCHEMAS.get(str(obj.get("kind")))
+    if not schema:
+        return []
+    out: list[str] = []
+    for path, want in schema.items():
+        for where, value in _values(obj, path):
+            if value is not None and not _ok(value, want):
+                out.append(f"{where} is {_type_name(value)}, expected {_TYPE_NAMES[want]}")
+    return out
+
+
+def _values(obj: Any, path: str) -> list[tuple[str, Any]]:
+    """(concrete path, value) for `path`; parts under a mistyped parent are not reached."""
+    found: list[tuple[str, Any]] = [("", obj)]
+    for part in path.split("."):
+        each = part.endswith("[]")
+        key = part[:-2] if each else part
+        nxt: list[tuple[str, Any]] = []
+        for where, v in found:
+            if not isinstance(v, dict) or key not in v:
+                continue
+            here = f"{where}.{key}" if where else key
+            child = v[key]
+            if each:
+                if isinstance(child, list):
+                    nxt.extend((f"{here}[{i}]", item) for i, item in enumerate(child))
+            else:
+                nxt.append((here, child))
+        found = nxt
+    return found
+
+
+def _could_serve_host(ctx: Ctx, obj: Obj) -> bool:
+    """Whether an object could be on the host's path: the fields that tell are either right
+    and say yes, or wrong and cannot say no."""
+    kind = obj.get("kind")
+    s = obj.get("spec")
+    if not isinstance(s, dict):
+        return kind in ("Gateway", "HTTPRoute", "Certificate")
+    if kind == "HTTPRoute":
+        names = s.get("hostnames")
+        if not isinstance(names, list):
+            return True
+        return not names or any(not isinstance(h, str) or gw_matches(h.lower(), ctx.host) for h in names)
+    if kind == "Gateway":
+        ls = s.get("listeners")
+        if not isinstance(ls, list):
+            return True
+        return any(not isinstance(x, dict) or not isinstance(x.get("hostname"), (str, type(None)))
+                   or gw_matches((x.get("hostname") or "").lower() or None, ctx.host) for x in ls)
+    if kind == "Certificate":
+        names = s.get("dnsNames")
+        sec = s.get("secretName")
+        if (ctx.secret_ref is not None and ns_of(obj) == ctx.secret_ref[0]
+                and (not isinstance(sec, str) or sec == ctx.secret_ref[1])):
+            return True
+        if not isinstance(names, list):
+            return ctx.secret_ref is None
+        return any(isinstance(h, str) and san_covers(h, ctx.host) for h in names)
+    return False
+
+
+def _on_path(ctx: Ctx, obj: Obj) -> bool:
+    for chosen in (ctx.gatewayclass, ctx.gateway, ctx.route, ctx.certificate, ctx.secret, *ctx.challenges):
+        if chosen is obj:
+            return True
+    kind = obj.get("kind")
+    if kind in ("Gateway", "HTTPRoute", "Certificate"):
+        return _could_serve_host(ctx, obj)
+    if kind == "Secret" and ctx.secret_ref is not None:
+        return (ns_of(obj), name_of(obj)) == ctx.secret_ref
+    if kind == "Service" and ctx.route is not None:
+        rns = ns_of(ctx.route)
+        for rule in as_list(spec(ctx.route).get("rules")):
+            for b in as_list(as_dict(rule).get("backendRefs")):
+                b = as_dict(b)
+                if b.get("name") == name_of(obj) and (b.get("namespace") or rns) == ns_of(obj):
+                    return True
+        return False
+    if kind in ("CertificateRequest", "Order", "Challenge") and ctx.certificate is not None:
+        # cert-manager names them `<certificate>-<hash>[-<hash>...]`.
+        return ns_of(obj) == ns_of(ctx.certificate) and name_of(obj).startswith(name_of(ctx.certificate) + "-")
+    return False
+
+
+def mark_mistyped(ctx: Ctx) -> None:
+    """Turn the node of each mistyped object on the host's path `unknown`, naming the field."""
+    per_node: dict[str, list[str]] = {}
+    for kind in SCHEMAS:
+        for obj in ctx.idx.all(kind):
+            bad = wrong_fields(obj)
+            if not bad or not _on_path(ctx, obj):
+                continue
+            where = f"{kind} {ns_of(obj) + '/' if ns_of(obj) else ''}{name_of(obj) or '(no name)'}"
+            per_node.setdefault(NODE_OF_KIND[kind], []).append(f"{where}: {'; '.join(bad[:3])}")
+    for node, problems in per_node.items():
+        more = f" (and {len(problems) - 1} more object(s))" if len(problems) > 1 else ""
+        ctx.set_node(node, "unknown", f"cannot judge the {node}: {problems[0]}{more}",
+                     mistyped_fields=problems)
+        # What the layers concluded from that object is a guess: it is not reported.
+        ctx.findings = [f for f in ctx.findings if f.node != node]
