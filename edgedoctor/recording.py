@@ -293,6 +293,12 @@ def load_recording(path: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
         ev = Evidence.from_dict(doc["evidence"])
     except (ValueError, TypeError, AttributeError, KeyError) as e:
         raise RecordingError(f"{path}: invalid evidence: {e}") from None
+    from edgedoctor.hostname import HostnameError, normalize_host
+
+    try:
+        normalize_host(ev.host)
+    except HostnameError as e:
+        raise RecordingError(f"{path}: invalid evidence: the recorded host is not a hostname: {e}") from None
     if not _rfc3339(ev.now):
         raise RecordingError(f"{path}: invalid evidence: 'now' is {ev.now!r}, not an RFC 3339 time")
     try:

@@ -8,7 +8,7 @@ import sys
 
 from edgedoctor.app.args import check_options, parse_host
 from edgedoctor.app.exitcodes import exit_code
-from edgedoctor.cli.common import err
+from edgedoctor.cli.common import err, say
 
 
 def _json_output(args: argparse.Namespace) -> bool:
@@ -52,8 +52,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     # One line per cause: what could not be read (whatever the verdict), then the nodes.
     for reason in d.unknown_reasons[:3]:
         node = reason.split(":", 1)[0]
-        print(f"edgedoctor: could not establish {reason}" if node in NODE_ORDER else f"edgedoctor: {reason}",
-              file=sys.stderr)
+        say(f"could not establish {reason}" if node in NODE_ORDER else reason)
     return exit_code(d.verdict)
 
 
