@@ -211,7 +211,10 @@ def pin_route_to_https(pc: PlanContext, params: dict[str, Any]) -> list[Expansio
     ls_http = pc.ctx.http_listener
     https = pc.ctx.listener
     out = []
-    if ev.get("loop") and pc.ctx.route is not None and ls_http is not None:
+    # A loop: https:// itself answers with a redirect to https (the probe's evidence or its flag).
+    loop = bool(ev.get("loop")) or (str(ev.get("url") or "").startswith("https://")
+                                     and str(ev.get("location") or "").startswith("https://"))
+    if loop and pc.ctx.route is not None and ls_http is not None and has_redirect_to_https(pc.ctx.route):
         route, section = pc.ctx.route, ls_http.name  # the redirect route answers https too
     elif ev.get("routes") and https is not None and ls_http is not None:
         rns, _, rname = str(ev["routes"][0]).partition("/")
@@ -219,6 +222,10 @@ def pin_route_to_https(pc: PlanContext, params: dict[str, Any]) -> list[Expansio
         section = https.name
         if route is None or has_redirect_to_https(route):
             return []
+    elif pc.ctx.route is not None and https is not None and ls_http is not None and not has_redirect_to_https(pc.ctx.route):
+        # The probe saw http:// served, not redirected (its evidence names no route): the host's
+        # own route, when it attaches to every listener, is the one taking those requests.
+        route, section = pc.ctx.route, https.name
     else:
         return []
     for i, p in enumerate(parent_refs(route)):
@@ -234,7 +241,7 @@ def pin_route_to_https(pc: PlanContext, params: dict[str, Any]) -> list[Expansio
                                  gitops=msg, git_snippet=snip,
                                  explain=f"{route.get('kind')} {ns_of(route)}/{name_of(route)} attaches to every listener of "
                                          f"Gateway {name_of(gw)}; pinned to listener {section}, it stops "
-                                         + ("answering https with the redirect." if ev.get("loop") else
+                                         + ("answering https with the redirect." if loop else
                                             "taking http:// requests, and the redirect route answers them.")))
     return out
 
@@ -479,7 +486,7 @@ def external_dns_add_source(pc: PlanContext, params: dict[str, Any]) -> list[Exp
             ops.append({"op": "add", "path": f"/spec/template/spec/containers/{i}/{field}", "value": [flag]})
         change = C.patch(c.deployment, ops, patch_type="json", expect=[{"path": path, "contains": flag}],
                          fields=[f"spec.template.spec.containers[name={cname}].{field} += {flag}"])
-        msg, snip = gitops.note(c.deployment, snippet=None, helm_values={"sources": [*sources, want]})
+        msg, snip = gitops.note(c.deployment, snippet=None, helm_values={"sources": sources if want in sources else [*sources, want]})
         x = Expansion(target=obj_ref(c.deployment), change=change, command=C.patch_command(change), gitops=msg, git_snippet=snip,
                       explain=f"external-dns {c.namespace}/{c.name} watches {', '.join(sources) or 'no sources'}. Its "
                               "ClusterRole must allow get/list/watch on gateways, httproutes and namespaces "

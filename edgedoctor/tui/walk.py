@@ -45,6 +45,23 @@ def plan_walkthrough(playbook_id: str, ev: Evidence, diagnosis: Diagnosis, read_
         return plan
 
 
+def playbook_offers(finding: Any, ev: Evidence, diagnosis: Diagnosis) -> list[tuple[str, bool, str]]:
+    """(playbook, offered, why not) for each of the finding's playbooks: offered only when
+    its preconditions hold on this evidence (edgedoctor.remedy.offer decides)."""
+    try:
+        from edgedoctor.remedy.offer import offers
+    except ImportError:
+        return [(p, True, "") for p in finding.playbooks]
+    return [(o.playbook_id, o.offered, o.reason) for o in offers(finding, ev, diagnosis)]
+
+
+def playbook_title(playbook_id: str) -> str:
+    for p in available_playbooks():
+        if p.get("id") == playbook_id:
+            return str(p.get("title") or playbook_id)
+    return playbook_id
+
+
 def available_playbooks() -> list[dict[str, Any]]:
     try:
         return list(_remedy().available_playbooks())

@@ -157,3 +157,33 @@ async def test_a_read_step_copies_one_reading_command_at_a_time():
         await pilot.pause()
         assert screen.step_commands(screen.step) == (["dig +short TXT a.example"], [screen.step.command.splitlines()[1]])
         assert "would change something: a read step does not offer them" in " ".join(walk_step_text(screen).split())
+
+
+async def test_a_playbook_in_place_is_not_offered_and_an_in_place_step_shows_no_command():
+    lib = Path(__file__).resolve().parents[2] / "recordings" / "cert-manager-7003-first-issuance.yaml"
+    from edgedoctor.recording import load_recording
+    from tests.tui.kit import replay_checker
+
+    host = load_recording(str(lib))[0].host
+    app = make_app(replay_checker(str(lib)), host=host)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        main = app.main_screen
+        f = next(x for x in main.diagnosis.findings if x.code == "dns-no-record")
+        main.open_finding(f)
+        await settle(pilot)
+        assert app.screen is main, "external-dns already watches HTTPRoutes: nothing to walk"
+        assert any("no playbook applies here" in n.message and "already" in n.message
+                   for n in app._notifications), [n.message for n in app._notifications]
+        assert "external-dns-watch-httproute" not in [p for p, _ in main.playbook_choices()]
+        # Opened by name anyway (the palette lists every playbook): the step in place runs nothing.
+        main.open_playbook("external-dns-watch-httproute", "dns-no-record")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WalkthroughScreen)
+        await _go_to(pilot, screen, "add-source")
+        assert screen.step.satisfied
+        assert screen.step_commands(screen.step) == ([], [])
+        text = walk_step_text(screen)
+        assert "$ " not in text and "patch" not in text and "sources:" not in text
+        assert "in place" in text.splitlines()[0] and "nothing to change: external-dns" in text

@@ -353,21 +353,36 @@ class MainScreen(Screen):
         self.open_finding(f)
 
     def open_finding(self, f: Finding) -> None:
-        """Enter/p on a finding: its playbook, or a word that it has none."""
-        if not f.playbooks:
+        """Enter/p on a finding: the playbook that applies here, or why none does."""
+        offers = self._offers(f)
+        offered = [p for p, ok, _ in offers if ok]
+        if not offered:
             self.query_one(DetailPane).set_tab("explain")
-            self.notify(f"{f.code} has no playbook; the Explain tab says what to do", severity="warning")
+            why = "; ".join(f"{p}: {reason}" for p, ok, reason in offers if not ok)
+            what = f"no playbook applies here ({why})" if why else "has no playbook"
+            self.notify(f"{f.code} {what}; the Explain tab says what to do", severity="warning", timeout=10)
             return
-        if len(f.playbooks) == 1:
-            self.open_playbook(f.playbooks[0], f.code)
+        if len(offered) == 1:
+            self.open_playbook(offered[0], f.code)
             return
         from edgedoctor.tui.screens.modals import PickPlaybook
+        from edgedoctor.tui.walk import playbook_title
 
         def picked(playbook: str | None) -> None:
             if playbook:
                 self.open_playbook(playbook, f.code)
 
-        self.app.push_screen(PickPlaybook(f.code, f.playbooks), picked)
+        self.app.push_screen(PickPlaybook(f.code, [(p, playbook_title(p)) for p in offered]), picked)
+
+    def _offers(self, f: Finding) -> list[tuple[str, bool, str]]:
+        if self.ev is None or self.diagnosis is None:
+            return [(p, True, "") for p in f.playbooks]
+        from edgedoctor.tui.walk import playbook_offers
+
+        try:
+            return playbook_offers(f, self.ev, self.diagnosis)
+        except Exception:  # a planner bug must not hide the playbook: the walkthrough says what is wrong
+            return [(p, True, "") for p in f.playbooks]
 
     def open_playbook(self, playbook_id: str, code: str | None = None) -> None:
         if self.ev is None or self.diagnosis is None:
@@ -420,7 +435,7 @@ class MainScreen(Screen):
         """(playbook, code) for the current findings, root cause first."""
         out: list[tuple[str, str]] = []
         for f in self.diagnosis.findings if self.diagnosis else []:
-            for p in f.playbooks:
-                if p not in [x for x, _ in out]:
+            for p, ok, _ in self._offers(f):
+                if ok and p not in [x for x, _ in out]:
                     out.append((p, f.code))
         return out

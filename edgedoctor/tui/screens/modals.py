@@ -76,15 +76,17 @@ class AskPath(ModalScreen[str | None]):
 class PickPlaybook(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, code: str, playbooks: list[str]) -> None:
+    def __init__(self, code: str, playbooks: list[tuple[str, str]]) -> None:
+        """playbooks: (id, title); the title is what a person chooses by."""
         super().__init__()
         self.code = code
         self.playbooks = playbooks
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pick-box", classes="modal-box"):
-            yield Label(f"Playbooks for {self.code}", classes="modal-title")
-            yield OptionList(*[Option(p, id=p) for p in self.playbooks], id="pick")
+            yield Label(f"Playbooks for {self.code} (Enter opens, Esc cancels)", classes="modal-title")
+            yield OptionList(*[Option(Text.assemble((title, "bold"), (f"  {pid}", "dim")), id=pid)
+                               for pid, title in self.playbooks], id="pick")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

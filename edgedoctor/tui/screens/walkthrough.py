@@ -233,6 +233,8 @@ class WalkthroughScreen(Screen):
         t.append(f"Step {i + 1} of {len(self.plan.steps)} · ", style="dim")
         if step.kind == "read":
             t.append("reads (changes nothing)", style="cyan")
+        elif getattr(step, "satisfied", None):
+            t.append("already in place (nothing to run)", style="green")
         else:
             t.append("CHANGES the cluster", style="bold yellow")
         t.append(f"\n{step.title}\n\n", style="bold")
@@ -254,7 +256,7 @@ class WalkthroughScreen(Screen):
         if withheld:
             parts.append(Text(f"{len(withheld)} command(s) of this step would change something: a read step "
                               "does not offer them\n", style="yellow"))
-        if step.change:
+        if step.change and not getattr(step, "satisfied", None):
             parts.append(Text("would change: " if self.read_only else "the change: ", style="dim"))
             parts.append(Text(describe_change(step.change) + "\n", style="bold"))
             parts.append(Text(_indent(yaml_block(change_view(step.change))) + "\n", style="dim"))
@@ -262,9 +264,9 @@ class WalkthroughScreen(Screen):
             parts.append(Text(f"asks for {step.secret_input} when applying; it is never stored or shown\n", style="yellow"))
         if step.verify:
             parts.append(Text(f"verified afterwards by: {step.verify}\n", style="dim"))
-        if step.gitops:
+        if step.gitops and not getattr(step, "satisfied", None):
             parts.append(Text(f"GitOps: {step.gitops}\n", style="bold yellow"))
-        if getattr(step, "git_snippet", None):
+        if getattr(step, "git_snippet", None) and not getattr(step, "satisfied", None):
             parts.append(Text("change this in Git instead:", style="dim"))
             parts.append(Text(_indent(str(step.git_snippet).rstrip()) + "\n"))
         if getattr(step, "satisfied", None):
@@ -480,8 +482,8 @@ class WalkthroughScreen(Screen):
         """
         from edgedoctor.shellcmd import reading_commands, split_commands
 
-        if not step.command:
-            return [], []
+        if not step.command or getattr(step, "satisfied", None):
+            return [], []  # already in place: nothing to run
         if step.kind == "read":
             return reading_commands(str(step.command))
         return split_commands(str(step.command)), []
