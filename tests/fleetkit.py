@@ -42,8 +42,9 @@ def route(name: str, ns: str, host: str, backend: str, *, gateway: str = "extern
     }
 
 
-def fleet_objects(*, address: str | None = None) -> list[dict[str, Any]]:
-    """The fleet cluster; `address` replaces the Gateway's address (a loopback edge)."""
+def fleet_objects(*, address: str | None = None, leaf_pem: str | None = None) -> list[dict[str, Any]]:
+    """The fleet cluster; `address` replaces both Gateways' address (a loopback edge) and
+    `leaf_pem` the wildcard Secret's certificate (the one that edge serves)."""
     objs = casekit.base_objects()
     extra: list[dict[str, Any]] = [
         route("api", "shop", "api.example.com", "app", labels={"team": "shop"}),
@@ -87,6 +88,12 @@ def fleet_objects(*, address: str | None = None) -> list[dict[str, Any]]:
     extra += [gw, internal]
     if address:
         gw["status"]["addresses"] = [{"type": "IPAddress", "value": address}]
+        internal["status"]["addresses"] = [{"type": "IPAddress", "value": address}]
         edits["patch"].append({"kind": "Service", "namespace": "envoy-gateway-system", "name": "envoy-gateway-external-3b2a9c1d",
                                "merge": {"status": {"loadBalancer": {"ingress": [{"ip": address}]}}}})
+    if leaf_pem:
+        import base64
+
+        edits["patch"].append({"kind": "Secret", "namespace": "gateway", "name": "wildcard-example-com-tls",
+                               "merge": {"data": {"tls.crt": base64.b64encode(leaf_pem.encode()).decode()}}})
     return casekit.apply_edits(objs, edits)

@@ -237,3 +237,18 @@ def test_bad_input_is_one_line_and_exit_3(snap, args, message):
     p = sweep("--snapshot", str(snap), *args) if args[0] != "--replay" else sweep(*args)
     assert p.returncode == 3
     assert len(p.stderr.strip().splitlines()) == 1 and message in p.stderr, p.stderr
+
+
+def test_every_recorded_check_replays_in_a_sweep_as_check_replays_it():
+    from edgedoctor.app.run import check
+    from edgedoctor.collect import CheckOptions
+    from edgedoctor.fleet.sweep import SweepOptions, SweepRun
+
+    for f in sorted((ROOT / "recordings").glob("*.yaml")):
+        ev, _ = load_recording(f)
+        (one,) = list(SweepRun(SweepOptions(replay=str(f))).results())
+        _, d = check(CheckOptions(host=ev.host, replay=str(f)))
+        a, b = one.diagnosis.to_dict(), d.to_dict()
+        a.pop("generated_at")
+        b.pop("generated_at")
+        assert (one.context, a) == (ev.source.get("context") or ev.cluster.context, b), f.name

@@ -80,16 +80,18 @@ def load_sweep_recording(path: str | os.PathLike[str], now: str | None = None) -
     from edgedoctor.collect import EvidenceError, parse_now
     from edgedoctor.fleet.sweep import SweepError, _Source
 
-    try:
-        doc = read_recording_doc(path, section="sweep")
-    except RecordingError as e:
-        raise SweepError(str(e)) from None
     override = None
     if now:
         try:
             override = parse_now(now)
         except EvidenceError as e:
             raise SweepError(str(e)) from None
+    try:
+        doc = read_recording_doc(path, section="sweep")
+    except RecordingError as e:
+        if "a recording of one check" not in str(e):
+            raise SweepError(str(e)) from None
+        return [_check_source(path, override)]
     contexts = doc["sweep"].get("contexts")
     if not isinstance(contexts, list):
         raise SweepError(f"{path}: invalid sweep recording: sweep.contexts must be a list")
@@ -125,3 +127,17 @@ def load_sweep_recording(path: str | os.PathLike[str], now: str | None = None) -
             options=dict(c.get("options") or {}),
         ))
     return out
+
+
+def _check_source(path: str | os.PathLike[str], now: str | None) -> Any:
+    """A check's recording as a sweep of its one recorded host."""
+    from edgedoctor.fleet.sweep import SweepError, _Source
+    from edgedoctor.recording import load_recording
+
+    try:
+        ev, _doc = load_recording(path)
+    except RecordingError as e:
+        raise SweepError(str(e)) from None
+    return _Source(context=ev.source.get("context") or ev.cluster.context, source=dict(ev.source),
+                   cluster=ev.cluster, now=now or ev.now, recorded={ev.host: {"dns": ev.dns, "tls": ev.tls, "http": ev.http}},
+                   options=dict(ev.options))

@@ -163,6 +163,12 @@ class SweepResult:
 HostCallback = Callable[[HostResult], None]
 
 
+def _glob_ok(host: str, globs: list[str]) -> bool:
+    import fnmatch
+
+    return not globs or any(fnmatch.fnmatchcase(host, g.lower().rstrip(".")) for g in globs)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -384,8 +390,13 @@ class SweepRun:
         entries = enumerate_hosts(src.cluster.objects, namespaces=opts.namespaces,
                                   selector=opts.selector, globs=opts.globs)
         if src.recorded is not None:
-            # A replay answers for the hosts that were recorded, and only those.
+            # A replay answers for the hosts that were recorded, and only those; a recorded
+            # host no object names (a check of a host nothing serves) is one of them.
+            named = {e.host for e in entries}
             entries = [e for e in entries if e.host in src.recorded]
+            if not opts.namespaces and not opts.selector:
+                entries += [HostEntry(h) for h in src.recorded if h not in named and _glob_ok(h, opts.globs)]
+                entries.sort(key=lambda e: e.host)
 
         def one(entry: HostEntry) -> HostResult:
             started = time.monotonic()
