@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from edgedoctor.diagnosis.index import ClusterIndex, Obj, as_dict, as_list, labels, ns_of, spec
-from edgedoctor.diagnosis.routes import ROUTE_KINDS, route_hostnames
+from edgedoctor.diagnosis.routes import ROUTE_KINDS, parent_refs, route_hostnames
 from edgedoctor.evidence import ClusterEvidence
 
 
@@ -70,7 +70,7 @@ class SharedIndex(ClusterIndex):
         for kind in ROUTE_KINDS:
             b = _Buckets()
             for r in self.all(kind):
-                b.add(r, route_hostnames(r) or [None])
+                b.add(r, route_hostnames(r) or self._parent_hostnames(r))
             self.routes[kind] = b
         self.by_ns: dict[tuple[str, str], list[Obj]] = defaultdict(list)
         for obj in cluster.objects:
@@ -84,6 +84,19 @@ class SharedIndex(ClusterIndex):
                 or spec(o).get("type") == "LoadBalancer"]
             for k in ("Service", "Deployment")
         }
+
+    def _parent_hostnames(self, route: Obj) -> list[str | None]:
+        """A route without hostnames takes its listeners': it can only concern the hosts
+        its parent Gateways' listeners accept (any host, when one has no hostname or a
+        parent is not among the objects)."""
+        out: list[str | None] = []
+        for p in parent_refs(route):
+            gw = self.get("Gateway", str(p.get("namespace") or ns_of(route)), str(p.get("name") or ""))
+            if gw is None:
+                return [None]
+            for ls in as_list(spec(gw).get("listeners")):
+                out.append(as_dict(ls).get("hostname") or None)
+        return out or [None]
 
     def view(self, host: str) -> ClusterIndex:
         return HostView(self, host)
