@@ -53,6 +53,9 @@ def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
     earlier = obj.get("keys") if obj.get("redacted") and isinstance(obj.get("keys"), list) else []
     keys = sorted(set(raw) | set(string_data) | {str(k) for k in earlier})
     kept: dict[str, str] = {}
+    # Checked while the raw data is at hand, from the data only: the result says what is
+    # wrong, never what the key is.
+    check = obj.get("tls_key") if obj.get("redacted") else key_check(raw, string_data, obj.get("type"))
     for key in _PUBLIC_CERT_KEYS:
         value = raw.get(key)
         if not isinstance(value, str):
@@ -74,7 +77,66 @@ def redact_secret(obj: dict[str, Any]) -> dict[str, Any]:
         "keys": keys,
         "redacted": True,
     }
+    if isinstance(check, dict):
+        out["tls_key"] = check
     return out
+
+
+def _data_bytes(raw: dict[str, Any], string_data: dict[str, Any], key: str) -> bytes | None:
+    if isinstance(string_data.get(key), str):
+        return string_data[key].encode()
+    value = raw.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return base64.b64decode(value, validate=False)
+    except (binascii.Error, ValueError):
+        return b"\0"  # not base64: certainly not a usable key
+
+
+def key_check(raw: dict[str, Any], string_data: dict[str, Any], secret_type: Any) -> dict[str, Any] | None:
+    """Is tls.key present, a PEM private key, and the key of tls.crt's certificate?
+
+    Envoy Gateway refuses a listener Secret without a usable pair ("must contain tls.crt and
+    tls.key"). The key is parsed here, its public half compared with the certificate's, and
+    dropped when this function returns: nothing of it is returned, logged or recorded.
+    """
+    has_cert = "tls.crt" in raw or "tls.crt" in string_data
+    if secret_type != "kubernetes.io/tls" and not has_cert:
+        return None  # not a certificate Secret (a token, a password): nothing to pair
+    key = _data_bytes(raw, string_data, "tls.key")
+    if key is None:
+        return {"present": False, "problem": "no tls.key"}
+    if not key.strip():
+        return {"present": False, "problem": "tls.key is empty"}
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        private = serialization.load_pem_private_key(key, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        # Not a format this reader parses (Envoy Gateway is the judge of those: its listener
+        # condition says when it refuses one); only what is certain is called a problem.
+        return {"present": True, "pem": False, "matches_certificate": None}
+    finally:
+        del key
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    der = serialization.Encoding.DER
+    key_public = private.public_key().public_bytes(der, spki)
+    del private
+    crt = _data_bytes(raw, string_data, "tls.crt") or b""
+    blocks = list(_CERT_BLOCK.finditer(crt))
+    if not blocks:
+        return {"present": True, "pem": True, "matches_certificate": None}
+    try:
+        leaf = x509.load_pem_x509_certificate(blocks[0].group(0))
+    except ValueError:
+        return {"present": True, "pem": True, "matches_certificate": None}
+    if leaf.public_key().public_bytes(der, spki) != key_public:
+        return {"present": True, "pem": True, "matches_certificate": False,
+                "problem": "tls.key is not the key of the certificate in tls.crt"}
+    return {"present": True, "pem": True, "matches_certificate": True}
 
 
 def _redact_container(container: dict[str, Any]) -> dict[str, Any]:

@@ -239,3 +239,77 @@ def test_workload_last_applied_configuration_is_not_a_side_door(tmp_path):
     proc = run(["check", HOST, "--snapshot", str(snap), "--offline", "-o", "json", "--record", str(rec)])
     assert proc.returncode in (0, 1, 2), proc.stderr
     assert_clean("applied recording", rec.read_text())
+
+
+# ---------------------------------------------------------------- tls.key: checked, never kept
+
+def _pair_objects(key_text: str | None) -> tuple[list[dict[str, Any]], str, str]:
+    """The base cluster whose listener Secret holds a fresh certificate and `key_text` as
+    tls.key (None: the certificate's own key). Returns the objects, the certificate's key
+    and the key placed (both generated per run, never stored)."""
+    import datetime as dt
+
+    from tests.servers.pki import TestCA
+
+    ca = TestCA(now=dt.datetime(2026, 11, 20, tzinfo=dt.timezone.utc))
+    leaf = ca.leaf(["*.example.com", "example.com"])
+    placed = leaf.key_pem if key_text is None else key_text
+    objs = casekit.base_objects()
+    tls = next(o for o in objs if o["kind"] == "Secret" and o["metadata"]["name"] == "wildcard-example-com-tls")
+    tls["type"] = "kubernetes.io/tls"
+    tls["data"] = {"tls.crt": b64(leaf.fullchain_pem), "tls.key": b64(placed)}
+    return objs, leaf.key_pem, placed
+
+
+def _key_forms(pem: str) -> list[str]:
+    body = [ln for ln in pem.splitlines() if ln and not ln.startswith("-----")]
+    return body + ([b64(pem)[:40]] if pem else [])
+
+
+@pytest.mark.parametrize(("case", "key_text", "verdict"), [
+    ("matching", None, {"present": True, "pem": True, "matches_certificate": True}),
+    ("another-key", private_key_pem(), {"present": True, "pem": True, "matches_certificate": False,
+                                        "problem": "tls.key is not the key of the certificate in tls.crt"}),
+    ("empty", "", {"present": False, "problem": "tls.key is empty"}),
+])
+def test_tls_key_is_checked_at_read_time_and_only_the_verdict_kept(tmp_path, case, key_text, verdict):
+    objs, own_key, placed = _pair_objects(key_text)
+    snap = casekit.write_snapshot(objs, tmp_path / "pair.yaml")
+    rec = tmp_path / "pair-rec.yaml"
+    proc = run(["check", HOST, "--snapshot", str(snap), "--offline", "--now", casekit.NOW, "-o", "json",
+                "--record", str(rec)])
+    out = json.loads(proc.stdout)
+    recorded = {(o["kind"], o["metadata"]["name"]): o
+                for o in yaml.safe_load(rec.read_text())["evidence"]["cluster"]["objects"]}
+    secret = recorded[("Secret", "wildcard-example-com-tls")]
+    assert secret["tls_key"] == verdict
+    assert list(secret["data"]) == ["tls.crt"] and "tls.key" in secret["keys"]
+    codes = [f["code"] for f in out["findings"]]
+    if "problem" in verdict:
+        assert out["verdict"] == "critical" and out["root_cause"]["code"] == "cert-secret-invalid", out["root_cause"]
+        assert next(n for n in out["tree"] if n["node"] == "secret")["status"] == "fail"
+    else:
+        assert "cert-secret-invalid" not in codes
+    # Neither the certificate's key nor the one placed appears anywhere, in any form.
+    for where, text in (("stdout", proc.stdout), ("stderr", proc.stderr), ("recording", rec.read_text())):
+        leaks = [v for v in _key_forms(own_key) + _key_forms(placed) + ["PRIVATE KEY"] if v in text]
+        assert not leaks, f"{case} {where} leaks {leaks[:2]}"
+    # The replay gives the same answer from the verdict alone.
+    rp = run(["check", HOST, "--replay", str(rec), "-o", "json"])
+    assert json.loads(rp.stdout)["verdict"] == out["verdict"]
+
+
+def test_key_check_returns_no_key_material():
+    from edgedoctor.redact import key_check, redact_object
+
+    objs, own_key, _ = _pair_objects(None)
+    tls = next(o for o in objs if o["kind"] == "Secret" and o["metadata"]["name"] == "wildcard-example-com-tls")
+    check = key_check(tls["data"], {}, tls["type"])
+    assert check == {"present": True, "pem": True, "matches_certificate": True}
+    text = json.dumps(redact_object(copy.deepcopy(tls)))
+    assert not [v for v in _key_forms(own_key) if v in text]
+    # stringData (hand-written manifests) is checked the same way.
+    assert key_check({}, {"tls.crt": base64.b64decode(tls["data"]["tls.crt"]).decode(), "tls.key": own_key},
+                     "kubernetes.io/tls")["matches_certificate"] is True
+    # Not a certificate Secret: nothing to pair, nothing parsed.
+    assert key_check({"api-token": b64(CF_TOKEN)}, {}, "Opaque") is None

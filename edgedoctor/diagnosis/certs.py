@@ -95,8 +95,8 @@ def diagnose_certificates(ctx: Ctx) -> None:
             # Envoy Gateway's own verdict on the Secret decides whether this breaks the listener.
             bad = rr is not None and rr.get("status") == "False"
             ctx.set_node("secret", "fail" if bad else "warn", f"Secret {sref} holds no readable certificate in tls.crt", keys=keys)
-            return
-        stored_certificate(ctx, sref, pem, cert)
+        else:
+            stored_certificate(ctx, sref, pem, cert)
     elif secret_missing:
         node = ctx.nodes.get("secret")
         if node is None:
@@ -123,19 +123,48 @@ def diagnose_certificates(ctx: Ctx) -> None:
         else:
             # A snapshot without Secrets says nothing about them.
             ctx.set_node("secret", "skip", f"Secret {sref} not in the evidence", listener_condition=rr)
-    # Listener reports the stored certificate as unusable (expired, wrong type).
-    if rr_bad and rr_reason == "InvalidCertificateRef" and not says_missing:
-        low = rr_msg.lower()
-        code = "cert-expired" if ("expired" in low or "not yet valid" in low or "valid after" in low) else "cert-secret-missing"
+    _unusable_secret(ctx, secret, sref, rr if rr_bad and rr_reason == "InvalidCertificateRef" and not says_missing else None)
+
+
+_EXPIRY_WORDS = ("expired", "not yet valid", "valid after")
+
+
+def _unusable_secret(ctx: Ctx, secret: Obj | None, sref: str, rejected: dict[str, Any] | None) -> None:
+    """A Secret that exists but cannot serve: the listener rejects it, or its key is not
+    the certificate's (checked when it was read; only the verdict was kept)."""
+    sns, sname = sref.split("/", 1)
+    msg = str((rejected or {}).get("message") or "")
+    if rejected is not None and any(w in msg.lower() for w in _EXPIRY_WORDS):
         ctx.add(
-            code,
+            "cert-expired",
             "critical",
             "secret",
-            f"Envoy Gateway rejects Secret {sref}: {rr_msg}",
-            evidence={"secret": sref, "listener_condition": rr},
+            f"Envoy Gateway rejects Secret {sref}: {msg}",
+            evidence={"secret": sref, "listener_condition": rejected},
             commands=[f"kubectl -n {sns} get secret {sname} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -dates -subject"],
             specificity=21,
         )
+        return
+    key = as_dict((secret or {}).get("tls_key"))
+    problem = key.get("problem") if isinstance(key.get("problem"), str) else None
+    if rejected is None and problem is None:
+        return
+    why = "; ".join(x for x in (problem, f"listener: InvalidCertificateRef: {msg}" if rejected else None) if x)
+    node = ctx.nodes.get("secret")
+    details = dict(node.details) if node is not None else {}
+    details.update({"secret": sref, "tls_key": key or None, "listener_condition": rejected,
+                    "keys": as_list((secret or {}).get("keys")) or None, "type": (secret or {}).get("type")})
+    ctx.set_node("secret", "fail", f"Secret {sref} exists but cannot be used: {why}", **details)
+    ctx.add(
+        "cert-secret-invalid",
+        "critical",
+        "secret",
+        f"the listener's Secret {sref} exists but cannot be used: {why}",
+        evidence={"secret": sref, "type": (secret or {}).get("type"), "keys": as_list((secret or {}).get("keys")) or None,
+                  "tls_key": key or None, "listener_condition": rejected},
+        commands=[f"kubectl -n {sns} get secret {sname} -o jsonpath='{{.type}}{{\"\\n\"}}{{.metadata.annotations}}'"],
+        specificity=22,
+    )
 
 
 def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> None:

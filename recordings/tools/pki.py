@@ -175,14 +175,26 @@ def fullchain_pem(issued: Issued) -> str:
     return issued.fullchain_pem
 
 
+def key_pem_text(key: ec.EllipticCurvePrivateKey) -> str:
+    """PEM of a derived key, for the objects the build hands to edgedoctor (which keeps only
+    whether it matches the certificate); never written to the library."""
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode("ascii")
+
+
 def csr_b64(issued: Issued, sans: list[str]) -> str:
     """The CSR cert-manager would have sent for this certificate (public), base64 as in the CR."""
+    return csr_b64_of_key(issued.key, sans)
+
+
+def csr_b64_of_key(key: ec.EllipticCurvePrivateKey, sans: list[str]) -> str:
+    """A CSR for `sans` signed by `key` (public), base64 of its PEM."""
     import base64
 
     csr = (
         x509.CertificateSigningRequestBuilder()
         .subject_name(x509.Name([]))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False)
-        .sign(issued.key, hashes.SHA256(), ecdsa_deterministic=True)
+        .sign(key, hashes.SHA256(), ecdsa_deterministic=True)
     )
     return base64.b64encode(csr.public_bytes(serialization.Encoding.PEM)).decode("ascii")

@@ -204,8 +204,6 @@ def _in_flight(c: Cluster, s: Stack, rev: int, started: dt.datetime, order_state
     ready = cr_ready or ("False", "Pending", f'Waiting on certificate issuance from order {s.cert_ns}/{oname}: "{order_state or "pending"}"')
     c.put(st.certificate_request(s, rev, started, None, issuer=issuer, ready=ready,
                                  failure_time=failure if ready[1] == "Failed" else None))
-    cr = c.get("CertificateRequest", s.cert_ns, st.cr_name(s, rev))
-    cr["spec"]["request"] = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURSBSRVFVRVNULS0tLS0K"
     if order_state is not None:
         c.put(st.order(s, rev, started + dt.timedelta(seconds=1), None, state=order_state, reason=order_reason, issuer=issuer,
                        failure_time=failure if order_state in ("invalid", "errored") else None))
@@ -1068,6 +1066,52 @@ def _expired(pki: PKI):
            f"tls.key, unable to validate certificate in tls.crt: certificate {s.cert_names[0]} has expired since {expired_at}")
     break_https_listener(c, s, "InvalidCertificateRef", msg, s.at(days=1, hours=20))
     return s, c, refused_world(s)
+
+
+def hand_copied_secret(pki: PKI, name: str, now: dt.datetime, **kw: Any) -> tuple[Stack, Cluster, Any]:
+    """The wildcard Secret copied by hand into a new cluster: no Certificate manages it."""
+    s = stack(name, ts(now), "2026-07", domain="wingtip.example", host="tickets.wingtip.example",
+              listener_hostname="*.wingtip.example", cert_names=["*.wingtip.example", "wingtip.example"],
+              cert_name="wildcard-wingtip", secret_name="wildcard-wingtip-tls", gw_ns="edge", gw_name="public",
+              gw_ip="203.0.113.77", app_ns="tickets", app_route="tickets", app_service="tickets",
+              cert_issued=now - dt.timedelta(days=20), edns_owner="wingtip-dr", context="wingtip-dr", **kw)
+    c, cert = st.build(s, pki)
+    for kind, cname in (("Certificate", s.cert_name), ("CertificateRequest", st.cr_name(s, s.revision)),
+                        ("Order", st.order_name(s, s.revision))):
+        c.delete(kind, s.cert_ns, cname)
+    return s, c, cert
+
+
+@scenario("cert-secret-invalid-key-stripped", "the TLS Secret was copied into a new cluster by a script that blanked tls.key",
+          crit("cert-secret-invalid", "cert-issuance"), """
+    What happened: for a disaster-recovery cluster the platform team copied the wildcard
+    certificate's Secret from the old cluster with a script written to export manifests for Git,
+    which blanks every private key. The Secret exists with tls.crt and an empty tls.key, and no
+    Certificate manages it in the new cluster. Envoy Gateway rejects it and drops the HTTPS
+    listener. What the engineer sees: HTTPS refused, `kubectl get secret` shows the Secret
+    (type kubernetes.io/tls, two keys), the listener "must contain tls.crt and tls.key".""")
+def _secret_invalid(pki: PKI):
+    now = T("2026-08-12T07:45:00Z")
+    s, c, cert = hand_copied_secret(pki, "cert-secret-invalid-key-stripped", now)
+    c.put(st.tls_secret(s, cert, cert_manager=False, key=""))
+    prefix = "" if vtuple(s.eg_version) < (1, 7, 0) else "No valid secrets exist: certificate refs 0: "
+    break_https_listener(c, s, "InvalidCertificateRef",
+                         f"{prefix}Secret {s.cert_ns}/{s.secret_name} must contain tls.crt and tls.key.", s.at(minutes=40))
+    return s, c, refused_world(s)
+
+
+@scenario("healthy-hand-copied-secret", "the TLS Secret was copied by hand into a new cluster, key and all; it serves",
+          OK, """
+    What happened: nothing is broken. The healthy twin of cert-secret-invalid-key-stripped: the
+    same disaster-recovery cluster, the wildcard Secret copied by hand from the old cluster with
+    its certificate and its matching key, no Certificate managing it (the certificate has 70
+    days left). What the engineer sees: HTTPS serves the wildcard certificate, http://
+    redirects.""")
+def _secret_copied(pki: PKI):
+    now = T("2026-08-12T07:45:00Z")
+    s, c, cert = hand_copied_secret(pki, "healthy-hand-copied-secret", now)
+    c.put(st.tls_secret(s, cert, cert_manager=False))
+    return s, c, healthy_world(s, cert, body=app_page("Wingtip Tickets"))
 
 
 @scenario("cert-expiring-manual-upload", "a certificate bought from Sectigo and uploaded by hand expires in 9 days; nothing renews it",

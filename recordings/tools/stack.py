@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from pki import PKI, csr_b64
+from pki import PKI, csr_b64, csr_b64_of_key, derived_key, key_pem_text
 
 Obj = dict[str, Any]
 UTC = dt.timezone.utc
@@ -597,7 +597,7 @@ def certificate_request(s: Stack, rev: int, created: dt.datetime, issued_cert: A
         st["certificate"] = b64(issued_cert.fullchain_pem)
     if failure_time is not None:
         st["failureTime"] = ts(failure_time)
-    csr_source = issued_cert
+    request = request_b64(s, rev, issued_cert)
     return {
         "apiVersion": "cert-manager.io/v1",
         "kind": "CertificateRequest",
@@ -608,7 +608,7 @@ def certificate_request(s: Stack, rev: int, created: dt.datetime, issued_cert: A
                           ownerReferences=[cert_owner(s)]),
         "spec": {
             "issuerRef": {"name": issuer or s.issuer_prod, "kind": "ClusterIssuer", "group": "cert-manager.io"},
-            "request": csr_b64(csr_source, s.cert_names) if csr_source is not None else "",
+            "request": request,
             "duration": f"{s.cert_days * 24}h0m0s",
             "usages": ["digital signature"],
             "username": f"system:serviceaccount:{s.cm_ns}:cert-manager",
@@ -617,6 +617,15 @@ def certificate_request(s: Stack, rev: int, created: dt.datetime, issued_cert: A
         },
         "status": st,
     }
+
+
+def request_b64(s: Stack, rev: int, issued_cert: Any | None) -> str:
+    """The CSR of a revision (base64 of its PEM, as cert-manager stores it in the request and
+    its Order: the CRDs want bytes). Issued: the certificate's own key; still in flight: the
+    revision's derived key, since no certificate exists yet."""
+    if issued_cert is not None:
+        return csr_b64(issued_cert, s.cert_names)
+    return csr_b64_of_key(derived_key(f"{s.name}/{s.cert_name}/revision-{rev}"), s.cert_names)
 
 
 def order_name(s: Stack, rev: int) -> str:
@@ -659,7 +668,7 @@ def order(s: Stack, rev: int, created: dt.datetime, issued_cert: Any | None, *, 
                                        "cert-manager.io/private-key-secret-name": f"{s.cert_name}-{hexid(s.name + str(rev))}"},
                           ownerReferences=[{"apiVersion": "cert-manager.io/v1", "kind": "CertificateRequest", "name": cr,
                                             "uid": uid(s.name, "CertificateRequest", s.cert_ns, cr), "controller": True, "blockOwnerDeletion": True}]),
-        "spec": {"request": "", "issuerRef": {"name": issuer or s.issuer_prod, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+        "spec": {"request": request_b64(s, rev, issued_cert), "issuerRef": {"name": issuer or s.issuer_prod, "kind": "ClusterIssuer", "group": "cert-manager.io"},
                  "commonName": s.cert_names[0], "dnsNames": list(s.cert_names), "duration": f"{s.cert_days * 24}h0m0s"},
         "status": st,
     }
@@ -706,7 +715,7 @@ def challenge_key(s: Stack, dns_name: str, rev: int) -> str:
 
 
 def tls_secret(s: Stack, issued_cert: Any, *, issuer: str | None = None, name: str | None = None, ns: str | None = None,
-               cert_manager: bool = True) -> Obj:
+               cert_manager: bool = True, key: str | None = None) -> Obj:
     meta = _meta(s, "Secret", name or s.secret_name, ns or s.cert_ns, s.cert_issued or s.at(days=20), generation=None)
     meta.pop("generation", None)
     if cert_manager:
@@ -726,8 +735,11 @@ def tls_secret(s: Stack, issued_cert: Any, *, issuer: str | None = None, name: s
         "kind": "Secret",
         "type": "kubernetes.io/tls",
         "metadata": meta,
-        # The key never leaves the build: edgedoctor's redaction keeps only its name.
-        "data": {"tls.crt": b64(issued_cert.fullchain_pem), "tls.key": b64("(private key: not part of the library)")},
+        # The certificate's own (derived, throwaway) key, as cert-manager stores it, so the
+        # check at read time finds the pair complete; it never leaves the build: edgedoctor's
+        # redaction keeps only the key's name and that verdict. `key` overrides it (a broken copy).
+        "data": {"tls.crt": b64(issued_cert.fullchain_pem),
+                 "tls.key": b64(key_pem_text(issued_cert.key) if key is None else key)},
     }
 
 
