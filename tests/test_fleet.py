@@ -252,3 +252,41 @@ def test_every_recorded_check_replays_in_a_sweep_as_check_replays_it():
         a.pop("generated_at")
         b.pop("generated_at")
         assert (one.context, a) == (ev.source.get("context") or ev.cluster.context, b), f.name
+
+
+def test_registry_names_map_back_to_the_record_they_stand_for():
+    from edgedoctor.fleet.drift import managed_name
+
+    assert managed_name("a-app.example.com", {}) == ("app.example.com", "A")
+    assert managed_name("cname-app.example.com", {}) == ("app.example.com", "CNAME")
+    assert managed_name("app.example.com", {}) == ("app.example.com", None)  # the old same-name format
+    assert managed_name("edns-aaaa-app.example.com", {"txt_prefix": "edns-"}) == ("app.example.com", "AAAA")
+    assert managed_name("app-cname.example.com", {"txt_suffix": "-%{record_type}"}) == ("app.example.com", "CNAME")
+    assert managed_name("a-wild.example.com", {"wildcard_replacement": "wild"}) == ("*.example.com", "A")
+
+
+def test_drift_of_a_transferred_zone_is_pure():
+    from edgedoctor.fleet.drift import analyze_zone
+
+    def txt(owner: str, res: str) -> str:
+        return f'"heritage=external-dns,external-dns/owner={owner},external-dns/resource={res}"'
+
+    objs = fleetkit.fleet_objects()
+    records = [
+        {"name": "app.example.com", "type": "A", "ttl": 60, "value": "192.0.2.1"},
+        {"name": "a-app.example.com", "type": "TXT", "ttl": 60, "value": txt("prod-cluster", "httproute/shop/app")},
+        {"name": "*.example.com", "type": "A", "ttl": 60, "value": "192.0.2.9"},  # made by hand
+        {"name": "cname-gone.example.com", "type": "TXT", "ttl": 60, "value": txt("prod-cluster", "httproute/shop/app")},
+    ]
+    z = analyze_zone({"zone": "example.com", "server": "192.0.2.53:53", "ok": True, "records": records},
+                     objs, {"owner_id": "prod-cluster"})
+    # The orphan names a route that still exists, but no route wants its name any more.
+    assert z["orphans"] == [{"txt": "cname-gone.example.com", "name": "gone.example.com", "type": "CNAME",
+                             "resource": "httproute/shop/app", "resource_exists": True, "records": []}]
+    # Every wanted host without a record of its own is answered by the hand-made wildcard.
+    shadowed = {u["name"] for u in z["unowned"]}
+    assert shadowed == set(fleetkit.HEALTHY + list(fleetkit.BROKEN) + fleetkit.INTERNAL) - {"app.example.com"}
+    assert all(u["via_wildcard"] == "*.example.com" for u in z["unowned"])
+    refused = analyze_zone({"zone": "example.com", "server": "x", "ok": False, "error_kind": "refused", "error": "REFUSED"},
+                           objs, {"owner_id": "prod-cluster"})
+    assert (refused["transfer"], refused["orphans"], refused["unowned"]) == ("refused", [], [])

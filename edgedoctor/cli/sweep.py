@@ -30,6 +30,8 @@ def add_sweep_flags(p: argparse.ArgumentParser) -> None:
                    help="only routes and Gateways in this namespace (repeatable)")
     g.add_argument("-l", "--selector", metavar="SELECTOR", help="only routes and Gateways with these labels (as kubectl)")
     g.add_argument("--parallel", metavar="N", type=int, help="hosts probed at once (default 16)")
+    g.add_argument("--zone-transfer", action="store_true",
+                   help="also AXFR each zone (where its server allows it): orphaned and unowned records")
 
 
 def sweep_options(args: argparse.Namespace) -> Any:
@@ -53,6 +55,7 @@ def sweep_options(args: argparse.Namespace) -> Any:
         namespaces=list(args.namespace),
         selector=args.selector,
         globs=list(getattr(args, "hosts", None) or []),
+        zone_transfer=bool(getattr(args, "zone_transfer", False)),
     )
 
 

@@ -57,6 +57,7 @@ def sweep_doc(result: Any) -> dict[str, Any]:
             "options": c.options,
             "unknown_reasons": c.unknown_reasons,
             "cluster": cluster,
+            **({"zones": c.zones} if c.zones is not None else {}),
             "hosts": [{"host": h.host, **(h.probes or {"dns": None, "tls": None, "http": None})}
                       for h in by_context.get(c.context, [])],
         })
@@ -125,6 +126,7 @@ def load_sweep_recording(path: str | os.PathLike[str], now: str | None = None) -
             unknown_reasons=[str(r) for r in c.get("unknown_reasons") or []],
             recorded=hosts,
             options=dict(c.get("options") or {}),
+            zones=[z for z in c["zones"] if isinstance(z, dict)] if isinstance(c.get("zones"), list) else None,
         ))
     return out
 

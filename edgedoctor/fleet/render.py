@@ -41,7 +41,18 @@ class JsonWriter:
 
     def finish(self, result: Any) -> None:
         tail = json.dumps(summary(result), indent=1, ensure_ascii=False).replace("\n", "\n ")
-        self.out.write(("\n ]" if self.n else "]") + ',\n "summary": ' + tail + "\n}\n")
+        self.out.write(("\n ]" if self.n else "]") + ',\n "summary": ' + tail)
+        drift = drift_list(result)
+        if drift is not None:
+            self.out.write(',\n "drift": ' + json.dumps(drift, indent=1, ensure_ascii=False).replace("\n", "\n "))
+        self.out.write("\n}\n")
+
+
+def drift_list(result: Any) -> list[dict[str, Any]] | None:
+    """Each transferred zone's drift, labelled by context; None when no transfer was asked."""
+    if all(c.drift is None for c in result.contexts):
+        return None
+    return [{"context": c.context, **z} for c in result.contexts for z in c.drift or []]
 
 
 # ------------------------------------------------------------------------- table
@@ -100,6 +111,20 @@ def render_table(result: Any, width: int = 160) -> str:
     for title, r in rows:
         lines.append(title if title is not None else fmt(r))
     lines.append(f"{len(result.hosts)} hosts: {s['ok']} ok, {s['warning']} warning, {s['critical']} critical, {s['unknown']} unknown")
+    for z in drift_list(result) or []:
+        where = f"zone {z['zone']}" + (f" ({z['context']})" if z["context"] else "")
+        if z["transfer"] != "ok":
+            lines.append(f"DNS drift: {where}: no zone transfer ({z['transfer']}): {one_line(z['error'] or '')}")
+            continue
+        lines.append(f"DNS drift: {where} from {z['server']}: {len(z['orphans'])} orphaned, {len(z['unowned'])} unowned")
+        for o in z["orphans"]:
+            gone = " (gone from the cluster)" if o["resource_exists"] is False else ""
+            recs = ", ".join(f"{r['type']} {r['value']}" for r in o["records"]) or "no record left"
+            lines.append(f"  orphan   {o['name'] or o['txt']}: owned by {z['owner_id']} for {o['resource'] or '?'}{gone}; {recs}")
+        for u in z["unowned"]:
+            recs = ", ".join(f"{r['type']} {r['value']}" for r in u["records"])
+            via = f" through {u['via_wildcard']}" if u["via_wildcard"] else ""
+            lines.append(f"  unowned  {u['name']}{via}: {recs} (no external-dns owner: it shadows the route)")
     return "\n".join(lines) + "\n"
 
 
@@ -144,6 +169,19 @@ class SweepCollector:
                 points.add_metric(lab, 1 if h.dns_points else 0)
             duration.add_metric(lab, round(h.duration, 6))
         yield from (verdict, served, renewal, points, duration, swept, up)
+        drift = drift_list(self.result)
+        if drift is not None:
+            zl = ["context", "zone"]
+            xfr = G("edgedoctor_zone_transfer_ok", "1 when the zone's authoritative server allowed a transfer", labels=zl)
+            orphans = G("edgedoctor_dns_orphan_records", "Records this cluster's external-dns owns for names nothing wants", labels=zl)
+            unowned = G("edgedoctor_dns_unowned_records", "Records without an owner at names a route wants", labels=zl)
+            for z in drift:
+                lab = [z["context"] or "", z["zone"]]
+                xfr.add_metric(lab, 1 if z["transfer"] == "ok" else 0)
+                if z["transfer"] == "ok":
+                    orphans.add_metric(lab, len(z["orphans"]))
+                    unowned.add_metric(lab, len(z["unowned"]))
+            yield from (xfr, orphans, unowned)
 
 
 def metrics_registry(result: Any) -> Any:
@@ -199,5 +237,17 @@ def render_junit(result: Any) -> str:
         suite.set("tests", str(n))
         suite.set("failures", str(fails))
         suite.set("errors", str(errors))
+    for z in drift_list(result) or []:
+        suite = root.find(f"testsuite[@name='edgedoctor sweep {z['context'] or '(snapshot)'}']")
+        if suite is None:
+            continue
+        case = ET.SubElement(suite, "testcase", name=f"zone {z['zone']}", classname=f"{z['context'] or 'snapshot'}.dns-drift")
+        suite.set("tests", str(int(suite.get("tests", "0")) + 1))
+        if z["orphans"] or z["unowned"]:
+            ET.SubElement(case, "failure", type="dns-drift",
+                          message=f"{len(z['orphans'])} orphaned, {len(z['unowned'])} unowned records")
+            suite.set("failures", str(int(suite.get("failures", "0")) + 1))
+        elif z["transfer"] != "ok":
+            ET.SubElement(case, "skipped", message=one_line(z["error"] or z["transfer"]))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -54,6 +54,7 @@ class SweepOptions:
     namespaces: list[str] = field(default_factory=list)
     selector: str | None = None
     globs: list[str] = field(default_factory=list)
+    zone_transfer: bool = False  # AXFR each zone the hosts live in, for zone-wide drift
 
 
 @dataclass
@@ -144,6 +145,10 @@ class ContextResult:
     options: dict[str, Any] = field(default_factory=dict)
     unknown_reasons: list[str] = field(default_factory=list)
     finished: float = 0.0  # epoch seconds the context's sweep ended
+    # With --zone-transfer: each zone's transfer (edgedoctor.probes.axfr) and its drift
+    # (edgedoctor.fleet.drift); None when no transfer was asked for.
+    zones: list[dict[str, Any]] | None = None
+    drift: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -157,6 +162,8 @@ class SweepResult:
         verdicts = [h.verdict for h in self.hosts]
         if any(c.unknown_reasons for c in self.contexts):
             verdicts.append("unknown")
+        if any(z["orphans"] or z["unowned"] for c in self.contexts for z in c.drift or []):
+            verdicts.append("warning")  # the zone drifted; every host may still work
         return max(verdicts, key=VERDICT_RANK.__getitem__) if verdicts else "ok"
 
 
@@ -197,6 +204,7 @@ class _Source:
     # From a recording: host -> its recorded probe evidence and options.
     recorded: dict[str, dict[str, Any]] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    zones: list[dict[str, Any]] | None = None  # recorded zone transfers
 
 
 def _now(opts: SweepOptions) -> str:
@@ -268,6 +276,8 @@ def validate(opts: SweepOptions) -> None:
         raise SweepError("with --snapshot, --context only names the snapshot: give it once")
     if opts.timeout <= 0:
         raise SweepError("--timeout must be a positive number of seconds")
+    if opts.zone_transfer and opts.offline:
+        raise SweepError("--zone-transfer asks the zone's servers; it cannot be combined with --offline")
     if opts.parallel < 1:
         raise SweepError("--parallel must be at least 1")
     if opts.selector:
@@ -371,7 +381,7 @@ class SweepRun:
             else:
                 options = self.prober.options() if self.prober else {"offline": True}
             self.contexts.append(ContextResult(src.context, src.source, src.now, src.cluster, options,
-                                               list(src.unknown_reasons)))
+                                               list(src.unknown_reasons), zones=src.zones))
 
     def results(self, on_host: HostCallback | None = None, stop: threading.Event | None = None) -> Iterator[HostResult]:
         """`on_host` sees each result as soon as it is ready (from worker threads, any order);
@@ -419,11 +429,44 @@ class SweepRun:
                 on_host(r)
             return r
 
+        seen_dns: list[dict[str, Any] | None] = []
         if prober is None:
-            yield from map(one, entries)
-            return
-        with ThreadPoolExecutor(max_workers=opts.parallel, thread_name_prefix="edgedoctor-sweep") as pool:
-            yield from pool.map(one, entries)
+            for r in map(one, entries):
+                yield r
+        else:
+            with ThreadPoolExecutor(max_workers=opts.parallel, thread_name_prefix="edgedoctor-sweep") as pool:
+                for r in pool.map(one, entries):
+                    seen_dns.append({"zone": (r.evidence.dns or {}).get("zone"),
+                                     "authoritative_servers": (r.evidence.dns or {}).get("authoritative_servers")})
+                    yield r
+        if prober is not None and opts.zone_transfer:
+            ctx_result.zones = self._transfer(seen_dns)
+        if ctx_result.zones is not None:
+            from edgedoctor.fleet.drift import analyze_zone, registry_of
+
+            reg = registry_of(controllers)
+            ctx_result.drift = [analyze_zone(t, src.cluster.objects, reg) for t in ctx_result.zones]
+
+    def _transfer(self, seen_dns: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+        """AXFR of every zone the hosts live in, from its first authoritative server that allows it."""
+        from edgedoctor.collect import CheckOptions, validate_probe_args
+        from edgedoctor.fleet.drift import zones_to_transfer
+        from edgedoctor.probes.axfr import transfer_zone
+
+        given = validate_probe_args(CheckOptions(host="", authoritative=self.opts.authoritative))["authoritative"]
+        out = []
+        for zone, servers in sorted(zones_to_transfer(seen_dns).items()):
+            result: dict[str, Any] | None = None
+            for server in given or servers or []:
+                left = self.started + self.opts.timeout - time.monotonic()
+                if left <= 0.05:
+                    break
+                result = transfer_zone(zone, server, timeout=min(10.0, left))
+                if result["ok"]:
+                    break
+            out.append(result or {"zone": zone, "server": None, "ok": False, "records": [], "error_kind": "error",
+                                  "error": "no authoritative server to ask (or the sweep's deadline passed)"})
+        return out
 
     def collect(self, sink: Callable[[HostResult], None] | None = None, *, keep_probes: bool = False,
                 on_host: HostCallback | None = None, stop: threading.Event | None = None) -> SweepResult:

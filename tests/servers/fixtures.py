@@ -44,9 +44,10 @@ def named_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable
     started: list[NamedServer] = []
 
     def start(zones: dict[str, str], *, broken_zones: Sequence[str] = (), port: int | None = None,
-              allow_update: bool = True) -> NamedServer:
+              allow_update: bool = True, allow_transfer: bool | None = None) -> NamedServer:
         workdir = tmp_path_factory.mktemp("named")
-        server = NamedServer(workdir, zones, port=port, broken_zones=broken_zones, allow_update=allow_update)
+        server = NamedServer(workdir, zones, port=port, broken_zones=broken_zones, allow_update=allow_update,
+                             allow_transfer=allow_transfer)
         started.append(server)
         return server.start()
 

@@ -60,6 +60,7 @@ class NamedServer:
         address: str = "127.0.0.1",
         broken_zones: Sequence[str] = (),
         allow_update: bool = True,
+        allow_transfer: bool | None = None,
     ) -> None:
         self.binary = require_binary("named", "Debian package bind9")
         self.workdir = workdir
@@ -68,6 +69,8 @@ class NamedServer:
         self.zones = dict(zones)
         self.broken_zones = list(broken_zones)
         self.allow_update = allow_update
+        # None leaves BIND's default; True allows AXFR from loopback, False refuses it.
+        self.allow_transfer = allow_transfer
         self.process: Process | None = None
 
     @property
@@ -97,6 +100,8 @@ class NamedServer:
             "controls { };",  # no rndc: the fixture stops named with a signal
         ]
         update = "allow-update { 127.0.0.0/8; };" if self.allow_update else ""
+        if self.allow_transfer is not None:
+            update += " allow-transfer { 127.0.0.0/8; };" if self.allow_transfer else " allow-transfer { none; };"
         for zone in self.zones:
             parts.append(f'zone "{zone}" {{ type primary; file "{d}/{zone}.zone"; {update} }};')
         for zone in self.broken_zones:
