@@ -1,5 +1,5 @@
 """The command line: `edgedoctor check HOST` and friends, one module per subcommand
-(`check` and `record` in check.py, `checks` and `explain` in catalog.py, `fix`, `lint`, `sweep`,
+(`check` and `record` in check.py, `checks` and `explain` in catalog.py, `fix`, `lint`, `sweep`, `serve`,
 `tui`).
 
 It only parses and renders: hosts, evidence options, the staged check and the exit
@@ -43,6 +43,10 @@ def _handler(command: str) -> Callable[..., int]:
         from edgedoctor.cli.sweep import cmd_sweep
 
         return cmd_sweep
+    if command == "serve":
+        from edgedoctor.cli.serve import cmd_serve
+
+        return cmd_serve
     if command == "fix":
         from edgedoctor.cli.fix import run_fix
 

@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(sub)
 
+    from edgedoctor.cli.serve import add_serve_parser
+
+    add_serve_parser(sub)
+
     t = sub.add_parser("tui", help="the interactive diagnosis (Textual)")
     t.add_argument("host", metavar="HOST", nargs="?")
     add_evidence_flags(t)
