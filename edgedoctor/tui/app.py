@@ -19,6 +19,8 @@ class EdgeDoctorApp(App[int]):
     COMMANDS = {EdgeDoctorCommands}
     BINDINGS = [
         Binding("q", "quit_app", "Quit"),
+        # As in k9s: ctrl+c leaves from any screen (Textual would copy in an input instead).
+        Binding("ctrl+c", "quit_app", "Quit", priority=True, show=False),
         Binding("question_mark", "help", "Help"),
         Binding("colon", "command_palette", "Commands"),
     ]

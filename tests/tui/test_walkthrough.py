@@ -81,16 +81,24 @@ async def test_confirm_and_cancel_a_change_then_see_the_effect(fakes, snapshot_o
         assert screen.index == 1
         assert executor.calls[-1] == ("dry-run", "delete-order")
         assert "server dry run accepted" in _text(screen, "#walk-result")
+        assert screen._mark(0).plain == "✔ read" and screen._mark(1).plain == "◇ dry run passed"
+        assert "dry run: [passed]" in _text(screen, "#walk-result")
         # cancel: Enter on the modal is No
         await pilot.press("a")
         assert isinstance(app.screen, ConfirmChange)
         assert app.screen.focused.id == "no"
+        # the dialog names context, cluster, verb and object
+        asked = " ".join(plain(app.screen.query_one("#confirm-body")).split())
+        assert app.screen.title_text == "Delete Order gateway/wildcard-example-com-1-2264498345 in context prod-eu?"
+        for part in ("context prod-eu", "cluster prod-eu-1", "verb delete", "object Order gateway/wildcard-example-com-1-2264498345"):
+            assert part in asked, asked
         await pilot.press("enter")
         await settle(pilot)
         assert app.screen is screen
         assert ("apply", "delete-order") not in executor.calls
         assert "declined: nothing was changed" in _text(screen, "#walk-result")
         assert checker.rechecks == 0
+        assert screen._mark(1).plain == "– declined"
         # confirm
         await pilot.press("a")
         assert isinstance(app.screen, ConfirmChange)
@@ -98,6 +106,7 @@ async def test_confirm_and_cancel_a_change_then_see_the_effect(fakes, snapshot_o
         await settle(pilot)
         assert executor.calls[-1] == ("apply", "delete-order")
         assert checker.rechecks == 1
+        assert screen._mark(1).plain == "✔ applied" and "change: [applied]" in _text(screen, "#walk-result")
         effect = _text(screen, "#walk-effect")
         assert "before: critical cert-cloudflare-7003-cleanup" in effect and "after: ok" in effect
         assert "works now" in effect
@@ -133,6 +142,9 @@ async def test_snapshot_walkthrough_changes_nothing(fakes, snapshot_of):
         assert app.screen is screen  # no confirmation: nothing can be changed
         assert [c for c in executor.calls if c[0] != "read"] == []
         assert screen.query_one("#apply").disabled
+        assert screen._mark(1).plain == "○ would change (read-only)"
+        # the whole reason of a refusal stays on the step, not only in a toast
+        assert "not applied: read-only (snapshot): nothing is changed here" in _text(screen, "#walk-result")
 
 
 async def test_finding_without_playbook_points_to_the_explanation(fakes, snapshot_of):
@@ -164,3 +176,39 @@ async def test_playbook_that_does_not_apply_is_a_notification(monkeypatch, snaps
         await pilot.pause()
         assert app.screen is app.main_screen
         assert any("fixes cert-expired" in n.message for n in app._notifications)
+
+
+def test_every_step_state_has_its_own_label():
+    from types import SimpleNamespace as NS
+
+    from edgedoctor.tui.screens.walkthrough import LABELS, step_label
+
+    ok = NS(ok=True, message="", outcome="ok")
+    change = NS(kind="change", satisfied=None, blocked=None, check=None)
+    read = NS(kind="read", satisfied=None, blocked=None, check="certificate-ready")
+    verify = NS(kind="read", satisfied=None, blocked=None, check="rediagnose")
+    cases = {
+        "dry run passed": (change, {"result": ok}, False),
+        "applied": (change, {"result": ok, "applied": ok}, False),
+        "verified": (change, {"result": ok, "applied": ok, "verified": ok}, False),
+        "not verified": (change, {"applied": ok, "verified": NS(ok=False, message="", outcome="failed")}, False),
+        "apply failed": (change, {"applied": NS(ok=False, message="", outcome="failed")}, False),
+        "dry run failed": (change, {"result": NS(ok=False, message="", outcome="failed")}, False),
+        "refused": (change, {"result": NS(ok=False, message="", outcome="denied")}, False),
+        "in place": (NS(kind="change", satisfied="already", blocked=None, check=None), {}, False),
+        "in place (server)": (change, {"result": NS(ok=True, message="", outcome="unchanged")}, False),
+        "blocked": (NS(kind="change", satisfied=None, blocked="manual", check=None), {}, False),
+        "would change": (NS(kind="change", satisfied=None, blocked="read-only", check=None), {}, True),
+        "read": (read, {"result": ok}, False),
+        "host ok": (verify, {"result": ok}, False),
+        "not fixed": (verify, {"result": NS(ok=False, message="", outcome="ok")}, False),
+    }
+    labels = {name: step_label(step, st, ro)[0] for name, (step, st, ro) in cases.items()}
+    assert labels["not fixed"] == "✘ not fixed yet", "a failed verification never reads ok"
+    assert "ok" not in labels["not fixed"]
+    distinct = {k: v for k, v in labels.items() if k != "in place (server)"}
+    assert len(set(distinct.values())) == len(distinct), labels
+    assert labels["in place (server)"] == labels["in place"]
+    marks = {v.split()[0] for k, v in distinct.items()}
+    assert {"✔", "◇", "✔✔", "⊘", "=", "○"} <= marks
+    assert len(LABELS) >= 15

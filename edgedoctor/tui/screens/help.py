@@ -10,6 +10,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from edgedoctor.tui.widgets.keys import KeysBar
+
 SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("GENERAL", (
         ("?", "this help"),
@@ -17,23 +19,25 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("/", "filter the tree and the findings by text (Esc clears)"),
         ("ctrl+r", "run the diagnosis again"),
         ("esc", "back: close the filter, leave a screen, leave the host input"),
-        ("q", "quit"),
+        ("q / ctrl+c", "quit"),
     )),
     ("DIAGNOSIS", (
         ("h", "edit the host (↑/↓ walk the history, Enter diagnoses)"),
-        ("↑ ↓ / mouse", "select a node in the tree or a finding in the list"),
+        ("↑ ↓ / j k / mouse", "select a node in the tree or a finding in the list"),
         ("tab", "move between host, tree, detail and findings"),
         ("d", "evidence of the selected node and its findings"),
         ("y", "YAML of the cluster objects behind the node (Secrets redacted)"),
         ("x", "explanation of the finding from the catalog"),
-        ("c", "copy the selected command to the clipboard"),
-        ("Enter / p", "on a finding: walk through its playbook"),
+        ("c", "copy one command to the clipboard (the list takes focus: ↓ c copies the next)"),
+        ("Enter", "on a node: its evidence; on a failing node or a finding: its walkthrough"),
+        ("p", "walk through the selected finding's playbook"),
     )),
     ("WALKTHROUGH", (
         ("n / b", "next / previous step"),
         ("r", "run the step's read or dry run again"),
         ("a", "apply the change: asks first, default No"),
-        ("c", "copy the step's equivalent command"),
+        ("c", "copy the highlighted command of the step (one command)"),
+        ("[ / ]", "previous / next command of the step"),
         ("esc", "back to the diagnosis"),
     )),
 )
@@ -62,6 +66,7 @@ class HelpScreen(ModalScreen[None]):
             with VerticalScroll():
                 yield Static(help_table())
             yield Label("Read-only unless a walkthrough step is confirmed. Esc, q, ? or Enter go back.", classes="dim")
+        yield KeysBar((("esc/q/?/enter", "back"), ("↑/↓ pgup/pgdn", "scroll"), ("ctrl+c", "quit")), classes="keys")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -22,6 +22,7 @@ from edgedoctor.tui.widgets.detail import DetailPane
 from edgedoctor.tui.widgets.findings import FindingsTable
 from edgedoctor.tui.widgets.header import HeaderBar
 from edgedoctor.tui.widgets.hostinput import HostInput
+from edgedoctor.tui.widgets.keys import KeysBar
 from edgedoctor.tui.widgets.tree import DiagnosisTree
 from edgedoctor.tui.widgets.verdict import VerdictBanner
 
@@ -29,11 +30,11 @@ if TYPE_CHECKING:
     from edgedoctor.tui.history import History
 
 PROBING = "probing…"
-# The keys line (static: Textual's Footer recomposes on every focus change, which
-# costs a third of the first screen's time).
+# The keys of this screen, most important first (the keys line keeps what fits).
 KEYS = (
-    "[b]?[/] help  [b]:[/] commands  [b]/[/] filter  [b]d[/] evidence  [b]y[/] YAML  [b]x[/] explain  "
-    "[b]c[/] copy cmd  [b]p[/] playbook  [b]h[/] host  [b]ctrl+r[/] re-run  [b]esc[/] back  [b]q[/] quit"
+    ("?", "help"), ("q", "quit"), ("enter", "open/walk"), ("c", "copy cmd"), ("/", "filter"),
+    (":", "commands"), ("p", "playbook"), ("j/k", "move"), ("d", "evidence"), ("x", "explain"),
+    ("y", "YAML"), ("ctrl+r", "re-run"), ("h", "host"), ("esc", "back"),
 )
 READING = "reading the cluster…"
 
@@ -78,7 +79,7 @@ class MainScreen(Screen):
         yield Static(id="findings-title")
         yield FindingsTable(id="findings")
         yield Input(placeholder="filter the tree and the findings (Enter keeps it, Esc clears)", id="filter")
-        yield Static(KEYS, id="keys")
+        yield KeysBar(KEYS, id="keys")
 
     def on_mount(self) -> None:
         self.query_one("#filter", Input).cursor_blink = False
@@ -254,6 +255,19 @@ class MainScreen(Screen):
     @on(Tree.NodeHighlighted, "#tree")
     def _node_highlighted(self, event: Tree.NodeHighlighted) -> None:
         self._refresh_detail()
+
+    @on(Tree.NodeSelected, "#tree")
+    def _node_selected(self, event: Tree.NodeSelected) -> None:
+        """Enter on a node: its evidence; on a failing node, the walkthrough of its finding."""
+        node = event.node.data
+        if not node or self.diagnosis is None:
+            return
+        result = self.diagnosis.node(node)
+        on_node = [f for f in self.diagnosis.findings if f.node == node and f.severity != "info"]
+        if result is not None and result.status in ("fail", "warn") and on_node:
+            self.open_finding(on_node[0])
+            return
+        self.query_one(DetailPane).set_tab("evidence")
 
     @on(DataTable.RowHighlighted, "#findings")
     def _finding_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -11,6 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from edgedoctor.tui.widgets.keys import KeysBar
+
 
 class ConfirmChange(ModalScreen[bool]):
     """Asks before any change. Enter, Esc and n answer No; only Yes (or y) applies."""
@@ -34,6 +36,7 @@ class ConfirmChange(ModalScreen[bool]):
             with Horizontal(classes="modal-buttons"):
                 yield Button("No (keep it as it is)", id="no", variant="primary")
                 yield Button("Yes, apply", id="yes", variant="error")
+        yield KeysBar((("n/esc/enter", "No"), ("y", "Yes, apply"), ("tab", "switch button")), classes="keys")
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -59,6 +62,7 @@ class AskPath(ModalScreen[str | None]):
             yield Label(self.title_text, classes="modal-title")
             yield Input(placeholder=self.placeholder, id="ask-path")
             yield Label("Enter saves, Esc cancels. Secrets are already redacted in the evidence.", classes="dim")
+        yield KeysBar((("enter", "save"), ("esc", "cancel")), classes="keys")
 
     def on_mount(self) -> None:
         box = self.query_one(Input)
@@ -74,7 +78,7 @@ class AskPath(ModalScreen[str | None]):
 
 
 class PickPlaybook(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("j", "move(1)", show=False), Binding("k", "move(-1)", show=False)]
 
     def __init__(self, code: str, playbooks: list[tuple[str, str]]) -> None:
         """playbooks: (id, title); the title is what a person chooses by."""
@@ -87,9 +91,14 @@ class PickPlaybook(ModalScreen[str | None]):
             yield Label(f"Playbooks for {self.code} (Enter opens, Esc cancels)", classes="modal-title")
             yield OptionList(*[Option(Text.assemble((title, "bold"), (f"  {pid}", "dim")), id=pid)
                                for pid, title in self.playbooks], id="pick")
+        yield KeysBar((("enter", "open"), ("j/k ↑/↓", "choose"), ("esc", "cancel")), classes="keys")
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+
+    def action_move(self, delta: int) -> None:
+        ol = self.query_one(OptionList)
+        ol.action_cursor_down() if delta > 0 else ol.action_cursor_up()
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
@@ -113,6 +122,7 @@ class AskSecret(ModalScreen[str | None]):
             yield Label(f"This change needs {self.what}", classes="modal-title")
             yield Input(password=True, placeholder="typed value is hidden; Enter applies, Esc cancels", id="secret")
             yield Label("The value goes to the API server only; it is not stored, logged or shown.", classes="dim")
+        yield KeysBar((("enter", "apply"), ("esc", "cancel")), classes="keys")
 
     def on_mount(self) -> None:
         box = self.query_one(Input)

@@ -29,6 +29,7 @@ from edgedoctor.tui.messages import DiagnosisChanged, Rechecked, StepOutcome
 from edgedoctor.tui.present import root_label, short, yaml_block
 from edgedoctor.tui.session import Checker
 from edgedoctor.tui.walk import audit_log_path, describe_change
+from edgedoctor.tui.widgets.keys import KeysBar, NavOptionList
 
 READ_ONLY_NOTE = (
     "READ-ONLY ({kind}): this walkthrough shows what each step would read and change, "
@@ -36,13 +37,103 @@ READ_ONLY_NOTE = (
 )
 GOOD_OUTCOMES = ("ok", "unchanged", "")
 KEYS = (
-    "[b]n[/]/[b]b[/] next/previous step  [b]r[/] run again  [b]a[/] apply… (asks first)  "
-    "[b]c[/] copy cmd  [b][ ][/] choose cmd  [b]esc[/] back  [b]?[/] help  [b]q[/] quit"
+    ("n/b", "next/prev step"), ("a", "apply… (asks first)"), ("c", "copy cmd"), ("[ ]", "choose cmd"),
+    ("r", "run again"), ("esc", "back"), ("?", "help"), ("q", "quit"),
 )
 
 
 def _outcome(r: Any) -> str:
     return str(getattr(r, "outcome", "") or ("ok" if r.ok else "failed"))
+
+
+# One word and one mark per state of a step, never shared between two states: a passed dry
+# run is not an applied change, and an applied change is not a verified one.
+LABELS = {
+    "running": ("… {what}", "italic cyan"),
+    "verified": ("✔✔ applied, verified", "bold green"),
+    "not-verified": ("✔✘ applied, not verified yet", "yellow"),
+    "applied": ("✔ applied", "green"),
+    "apply-failed": ("✘ apply failed ({outcome})", "bold red"),
+    "declined": ("– declined", "yellow"),
+    "other-option": ("– other option applied", "dim"),
+    "in-place": ("= in place", "green"),
+    "would-change": ("○ would change (read-only)", "dim"),
+    "blocked": ("⊘ blocked", "yellow"),
+    "dry-run-passed": ("◇ dry run passed", "cyan"),
+    "dry-run-failed": ("✘ dry run failed ({outcome})", "bold red"),
+    "refused": ("⊘ refused ({outcome})", "yellow"),
+    "read": ("✔ read", "green"),
+    "read-failed": ("✘ read failed", "bold red"),
+    "host-ok": ("✔ verified: host ok", "bold green"),
+    "host-not-ok": ("✘ not fixed yet", "bold red"),
+    "error": ("✘ error", "bold red"),
+}
+
+
+def _result_word(key: str, step: Any, r: Any) -> str:
+    """The bracketed word of a result line: says what passed, never a bare "ok" on a failure."""
+    out = _outcome(r)
+    if key == "applied":
+        return "applied" if r.ok and out == "ok" else f"not applied: {out}"
+    if key == "verified":
+        return "verified" if r.ok else "not verified yet"
+    if step.kind == "change":
+        if out == "unchanged":
+            return "in place"
+        return "passed" if r.ok and out == "ok" else f"failed: {out}"
+    if getattr(step, "check", None) == "rediagnose":
+        return "host ok" if r.ok else "not fixed yet"
+    return "read" if r.ok else f"failed: {out}"
+
+
+def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None) -> str:
+    """The one state a step is in, for its mark (see LABELS)."""
+    if st.get("running"):
+        return "running"
+    applied = st.get("applied")
+    if applied is not None:
+        if not (applied.ok and _outcome(applied) == "ok"):
+            return "apply-failed"
+        v = st.get("verified")
+        if v is None:
+            return "applied"
+        return "verified" if v.ok else "not-verified"
+    if st.get("cancelled"):
+        return "declined"
+    if taken:
+        return "other-option"
+    if step.kind == "change" and getattr(step, "satisfied", None):
+        return "in-place"
+    if step.kind == "change" and step.blocked:
+        return "would-change" if read_only else "blocked"
+    r = st.get("result")
+    if r is not None:
+        out = _outcome(r)
+        if step.kind == "change":
+            if out == "unchanged":
+                return "in-place"
+            if r.ok and out == "ok":
+                return "dry-run-passed"
+            return "refused" if out in ("denied", "refused", "blocked") else "dry-run-failed"
+        if getattr(step, "check", None) == "rediagnose":
+            return "host-ok" if r.ok else "host-not-ok"
+        return "read" if r.ok else "read-failed"
+    if st.get("error"):
+        return "error"
+    return ""
+
+
+def step_label(step: Any, st: dict[str, Any], read_only: bool, taken: str | None = None) -> tuple[str, str]:
+    state = step_state(step, st, read_only, taken)
+    if not state:
+        return "", ""
+    text, style = LABELS[state]
+    outcome = ""
+    for key in ("applied", "result"):
+        if st.get(key) is not None:
+            outcome = _outcome(st[key])
+            break
+    return text.format(what=st.get("running") or "", outcome=outcome), style
 
 
 class WalkthroughScreen(Screen):
@@ -95,10 +186,10 @@ class WalkthroughScreen(Screen):
         yield Static(id="walk-readonly")
         yield Static(id="walk-notes")
         with Horizontal(id="walk-body"):
-            yield OptionList(id="walk-steps")
+            yield NavOptionList(id="walk-steps")
             with VerticalScroll(id="walk-step-scroll"):
                 yield Static(id="walk-step")
-                yield OptionList(id="walk-cmds")
+                yield NavOptionList(id="walk-cmds")
                 yield Static(id="walk-after-cmds")
                 yield Static(id="walk-result")
                 yield Static(id="walk-effect")
@@ -107,7 +198,7 @@ class WalkthroughScreen(Screen):
             yield Button("Apply… (a)", id="apply", variant="warning", compact=True)
             yield Button("Next step (n)", id="next", variant="primary", compact=True)
             yield Button("Back (esc)", id="back", compact=True)
-        yield Static(KEYS, id="walk-keys")
+        yield KeysBar(KEYS, id="walk-keys")
 
     def on_mount(self) -> None:
         self._title()
@@ -160,29 +251,8 @@ class WalkthroughScreen(Screen):
         return None
 
     def _mark(self, i: int) -> Text:
-        st = self.state.get(i, {})
-        step = self.plan.steps[i]
-        if st.get("running"):
-            return Text("… " + st["running"], style="italic cyan")
-        applied = st.get("applied")
-        if applied is not None:
-            good = applied.ok and _outcome(applied) in GOOD_OUTCOMES
-            return Text(f"✔ {_outcome(applied)}" if good else f"✘ {_outcome(applied)}", style="green" if good else "bold red")
-        if st.get("cancelled"):
-            return Text("– declined", style="yellow")
-        if self._taken_by_other(step):
-            return Text("– other option applied", style="dim")
-        if step.kind == "change" and getattr(step, "satisfied", None):
-            return Text("✔ in place", style="green")
-        if step.kind == "change" and step.blocked:
-            return Text("– would change" if self.read_only else "– not here", style="dim")
-        r = st.get("result")
-        if r is not None:
-            good = r.ok
-            return Text(f"✔ {_outcome(r)}" if good else f"✘ {_outcome(r)}", style="green" if good else "bold red")
-        if st.get("error"):
-            return Text("✘ error", style="bold red")
-        return Text("")
+        mark, style = step_label(self.plan.steps[i], self.state.get(i, {}), self.read_only, self._taken_by_other(self.plan.steps[i]))
+        return Text(mark, style=style)
 
     def _steps_list(self) -> None:
         ol = self.query_one("#walk-steps", OptionList)
@@ -292,7 +362,7 @@ class WalkthroughScreen(Screen):
             if r is None:
                 continue
             t.append(f"{label}: ", style="bold")
-            t.append(f"[{_outcome(r)}] ", style="green" if r.ok else "bold red")
+            t.append(f"[{_result_word(key, self.step, r)}] ", style="green" if r.ok else "bold red")
             t.append(f"{r.message}\n")
             details = getattr(r, "details", None) or {}
             if details:
@@ -302,6 +372,9 @@ class WalkthroughScreen(Screen):
             t.append(f"{st['error']}\n")
         if st.get("cancelled"):
             t.append("declined: nothing was changed\n", style="yellow")
+        if st.get("why_not"):
+            t.append("not applied: ", style="bold yellow")
+            t.append(f"{st['why_not']}\n")
         return t
 
     def _effect_text(self, step: Any, st: dict[str, Any]) -> Text:
@@ -548,12 +621,26 @@ class WalkthroughScreen(Screen):
             return
         step = self.step
         if not self._can_apply():
-            self.notify(self._why_not(step), title="not applied", severity="warning")
+            why = self._why_not(step)
+            # The toast is cut to a few lines: the step pane keeps the whole reason.
+            self.state.setdefault(self.index, {})["why_not"] = why
+            self._render_step()
+            self.notify(why, title="not applied", severity="warning")
             return
         from edgedoctor.tui.screens.modals import AskSecret, ConfirmChange
 
+        change = step.change or {}
+        ns = change.get("namespace")
+        obj = f"{change.get('kind')} {ns + '/' if ns else ''}{change.get('name')}"
+        context = self.ev.source.get("context") or self.ev.cluster.context or "(current context)"
+        cluster = self.ev.cluster.cluster or "?"
         body = Text()
-        body.append(f"{step.title}\n\n", style="bold")
+        # Who, where and what, before anything else: the context and cluster the change goes to.
+        for label, value in (("context", context), ("cluster", cluster), ("verb", str(change.get("op") or "?")),
+                             ("object", obj)):
+            body.append(f"{label:<8}", style="dim")
+            body.append(f"{value}\n", style="bold")
+        body.append(f"\n{step.title}\n\n", style="bold")
         body.append(describe_change(step.change) + "\n", style="bold")
         if step.target:
             body.append(f"target: {step.target}\n")
@@ -587,7 +674,8 @@ class WalkthroughScreen(Screen):
             if index == self.index:
                 self._render_step()
 
-        self.app.push_screen(ConfirmChange("Apply this change to the cluster?", body), answered)
+        question = f"{str(change.get('op') or 'change').capitalize()} {obj} in context {context}?"
+        self.app.push_screen(ConfirmChange(question, body), answered)
 
     @on(Button.Pressed)
     def _button(self, event: Button.Pressed) -> None:

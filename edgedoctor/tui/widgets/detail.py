@@ -22,6 +22,7 @@ from edgedoctor.tui.present import (
     yaml_block,
 )
 from edgedoctor.tui.session import PROBE_NODES
+from edgedoctor.tui.widgets.keys import NavOptionList
 
 TABS = ("evidence", "yaml", "commands", "explain")
 
@@ -35,7 +36,7 @@ class DetailPane(Vertical):
             with TabPane("YAML (y)", id="tab-yaml"), VerticalScroll():
                 yield Static(id="yaml")
             with TabPane("Commands (c copies)", id="tab-commands"):
-                yield OptionList(id="commands")
+                yield NavOptionList(id="commands")
             with TabPane("Explain (x)", id="tab-explain"), VerticalScroll():
                 yield Static(id="explain")
 

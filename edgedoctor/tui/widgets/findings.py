@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from edgedoctor.model import Finding
@@ -10,6 +11,8 @@ from edgedoctor.tui.present import SEVERITY_STYLE, SEVERITY_WORD, short
 
 
 class FindingsTable(DataTable):
+    BINDINGS = [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+
     def __init__(self, **kw) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)
         self.findings: list[Finding] = []

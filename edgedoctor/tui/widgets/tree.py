@@ -6,6 +6,7 @@ Nodes still waiting for their evidence show a spinner; `tick` turns it.
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import Tree
 
 from edgedoctor.model import NODE_ORDER, Diagnosis, NodeResult
@@ -15,6 +16,8 @@ NAME_WIDTH = max(len(n) for n in NODE_ORDER)
 
 
 class DiagnosisTree(Tree[str]):
+    BINDINGS = [Binding("j", "cursor_down", "Down", show=False), Binding("k", "cursor_up", "Up", show=False)]
+
     def __init__(self, **kw) -> None:
         super().__init__("no host yet", **kw)
         self.show_root = True
