@@ -241,7 +241,7 @@ def _request_status(ctx: Ctx, cr: Obj, ready: dict[str, Any]) -> str:
     """A request pending for a few minutes is issuance at work, not a failure."""
     if ready.get("reason") in ("Failed", "Denied"):
         return "fail"
-    age = ctx.minutes_since(meta(cr).get("creationTimestamp"))
+    age = ctx.age_minutes(cr)
     return "warn" if age is not None and age < ORDER_STUCK_THRESHOLD_MIN else "fail"
 
 
@@ -315,7 +315,7 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
                 evidence=ev, commands=cmds, specificity=30)
         return True
     elif code == "cert-dns01-propagation-wait":
-        waited = ctx.minutes_since(meta(obj).get("creationTimestamp"))
+        waited = ctx.age_minutes(obj)
         if waited is not None and waited < PROPAGATION_THRESHOLD_MIN:
             ctx.notes.append(f"{oref} is waiting for DNS-01 propagation since {waited:.0f} min: issuance in progress")
             return False
@@ -344,7 +344,7 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
     if order is not None:
         ost = status(order)
         state = str(ost.get("state") or "pending")
-        age = ctx.minutes_since(meta(order).get("creationTimestamp"))
+        age = ctx.age_minutes(order)
         failed = state in ("invalid", "errored", "expired")
         if state == "valid":
             return
@@ -365,7 +365,7 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
         return
     if cr is not None:
         crready = condition(status(cr).get("conditions"), "Ready") or {}
-        age = ctx.minutes_since(meta(cr).get("creationTimestamp"))
+        age = ctx.age_minutes(cr)
         if crready.get("reason") in ("Failed", "Denied") or (age is not None and age >= ORDER_STUCK_THRESHOLD_MIN):
             ctx.add(
                 "cert-order-stuck",

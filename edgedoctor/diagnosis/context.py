@@ -122,7 +122,33 @@ class Ctx:
         return cs[0] if cs else None
 
     def minutes_since(self, text: Any) -> float | None:
+        """Minutes from `text` to now; None (never negative) when it lies after now."""
         t = parse_time(text)
-        if t is None:
+        if t is None or t > self.now:
             return None
         return (self.now - t).total_seconds() / 60.0
+
+    def age_minutes(self, obj: Obj) -> float | None:
+        """How long ago `obj` was created, judged at now; never negative.
+
+        An object created after the instant judged at (a --now before the server made it,
+        as when a recording's objects are loaded into another cluster) has no age there:
+        that is said once in the notes, and the age is taken from the earliest status time
+        of the object or of its owners (a CertificateRequest's Approved condition for its
+        Order and Challenges), which the controllers wrote at that time, or left unknown.
+        """
+        from edgedoctor.diagnosis.index import meta, ref
+
+        text = meta(obj).get("creationTimestamp")
+        created = parse_time(text)
+        if created is None:
+            return None
+        if created <= self.now:
+            return (self.now - created).total_seconds() / 60.0
+        note = (f"{obj.get('kind')} {ref(obj)} was created at {text}, after the instant judged at "
+                f"({self.now.strftime('%Y-%m-%dT%H:%M:%SZ')}): its age is taken from its status times or unknown")
+        if note not in self.notes:
+            self.notes.append(note)
+        seen = self.idx.status_times(obj)
+        past = [t for t in seen if t <= self.now]
+        return (self.now - min(past)).total_seconds() / 60.0 if past else None

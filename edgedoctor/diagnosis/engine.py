@@ -172,7 +172,7 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
         # Only a presented record can be looked for at the nameservers; a Challenge that
         # failed to present (a Cloudflare API error) has its own cause.
         if st.get("presented") and waiting and (st.get("state") in (None, "", "pending") or st.get("processing")):
-            waited = ctx.minutes_since(as_dict(ch.get("metadata")).get("creationTimestamp"))
+            waited = ctx.age_minutes(ch)
             pending.append({
                 "name": name_of(ch),
                 "namespace": ns_of(ch),

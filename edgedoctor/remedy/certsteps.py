@@ -58,7 +58,7 @@ def cond_of(obj: Obj, type_: str) -> dict[str, Any]:
 
 
 def age_minutes(pc: PlanContext, obj: Obj) -> float | None:
-    return pc.ctx.minutes_since(meta(obj).get("creationTimestamp"))
+    return pc.ctx.age_minutes(obj)
 
 
 def _age_text(m: float | None) -> str:
