@@ -73,5 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("tui", help="the interactive diagnosis (Textual)")
     t.add_argument("host", metavar="HOST", nargs="?")
+    t.add_argument("--no-history", action="store_true",
+                   help="keep the hosts typed in memory only (default: $XDG_STATE_HOME/edgedoctor/history; "
+                        "EDGEDOCTOR_NO_HISTORY=1 does the same)")
     add_evidence_flags(t)
     return p

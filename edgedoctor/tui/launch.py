@@ -22,6 +22,11 @@ def _fail(msg: str) -> int:
     return EXIT_UNKNOWN
 
 
+def history_disabled_by_env() -> bool:
+    """EDGEDOCTOR_NO_HISTORY set to anything but empty, 0, false or no turns the history file off."""
+    return os.environ.get("EDGEDOCTOR_NO_HISTORY", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def prepare(args: argparse.Namespace):
     """(Checker, host or None, History) from the parsed flags; raises UsageError/EvidenceError."""
     from edgedoctor.tui.history import History, default_path
@@ -47,7 +52,7 @@ def prepare(args: argparse.Namespace):
             load_snapshot(opts.snapshots)  # unreadable files fail here, not in the app
         except SnapshotError as e:
             raise EvidenceError(str(e)) from None
-    keep = not os.environ.get("EDGEDOCTOR_NO_HISTORY")
+    keep = not (getattr(args, "no_history", False) or history_disabled_by_env())
     checker = Checker(opts)
     checker.preloaded = preloaded
     return checker, host, History(default_path() if keep else None)

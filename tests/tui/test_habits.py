@@ -109,3 +109,21 @@ def test_the_keys_line_keeps_the_important_keys_when_narrow():
     narrow = fit_keys(keys, 40).plain
     assert len(narrow) <= 40 and narrow.startswith("? help  q quit  enter open/walk")
     assert "esc back" not in narrow
+
+
+def test_the_readme_lists_every_key_of_the_screens():
+    from pathlib import Path
+
+    from edgedoctor.tui.app import EdgeDoctorApp
+    from edgedoctor.tui.screens.main import MainScreen
+    from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## The TUI"):readme.index("## Recordings")]
+    names = {"slash": "/", "escape": "esc", "question_mark": "?", "colon": ":", "right_square_bracket": "]",
+             "left_square_bracket": "[", "enter": "Enter"}
+    for cls in (EdgeDoctorApp, MainScreen, WalkthroughScreen, DiagnosisTree, FindingsTable):
+        for b in cls.BINDINGS:
+            for key in b.key.split(","):
+                shown = names.get(key, key)
+                assert f"`{shown}`" in section, f"{cls.__name__}: {key} is not in the README's TUI section"

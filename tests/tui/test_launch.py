@@ -98,3 +98,26 @@ def test_replay_read_before_the_app_is_what_gather_gives(recording_of):
     direct = gather(CheckOptions(host=host, replay=recording_of("cloudflare"), now="2026-12-03T00:00:00Z"))
     assert first.to_dict() == again.to_dict() == direct.to_dict()
     assert first.now == "2026-12-03T00:00:00Z"
+
+
+@pytest.mark.parametrize("flag, env, kept", [
+    ([], {}, True),
+    (["--no-history"], {}, False),
+    ([], {"EDGEDOCTOR_NO_HISTORY": "1"}, False),
+    ([], {"EDGEDOCTOR_NO_HISTORY": "0"}, True),
+])
+def test_the_history_file_is_in_the_xdg_state_dir_unless_turned_off(flag, env, kept, tmp_path, monkeypatch, snapshot_of):
+    from edgedoctor.cli import build_parser
+    from edgedoctor.tui.launch import prepare
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.delenv("EDGEDOCTOR_NO_HISTORY", raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    args = build_parser().parse_args(["tui", *flag, "--snapshot", snapshot_of("cloudflare"), "--offline"])
+    _checker, _host, history = prepare(args)
+    history.add("app.example.com")
+    path = tmp_path / "state" / "edgedoctor" / "history"
+    assert path.exists() == kept
+    assert (history.path == path) == kept
+    assert history.entries == ["app.example.com"]  # kept in memory either way
