@@ -7,7 +7,6 @@ are carried inside the package under `_data/`.
 from __future__ import annotations
 
 import functools
-import string
 from pathlib import Path
 from typing import Any
 
@@ -55,12 +54,3 @@ def all_entries() -> list[dict[str, Any]]:
     return [entry(c) for c in all_codes()]
 
 
-def fill(template: str, values: dict[str, str]) -> str | None:
-    """Fill a `confirm` template; None when it needs a value we do not have."""
-    needed = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-    if not needed.issubset(values):
-        return None
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        return None

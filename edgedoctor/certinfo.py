@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
+
+from edgedoctor.timefmt import format_utc, parse_rfc3339
 
 _PEM = re.compile(r"-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----")
 
@@ -62,8 +64,8 @@ def cert_info(pem: str) -> dict[str, Any]:
         "sans": [s.lower() for s in sans],
         "serial": format(cert.serial_number, "x"),
         "sha256": hashlib.sha256(der).hexdigest(),
-        "not_before": nb.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "not_after": na.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "not_before": format_utc(nb),
+        "not_after": format_utc(na),
         "staging": is_staging(issuer),
     }
 
@@ -73,5 +75,7 @@ def is_staging(issuer: dict[str, str]) -> bool:
 
 
 def seconds_left(info: dict[str, Any], now: datetime) -> float:
-    na = datetime.strptime(info["not_after"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    na = parse_rfc3339(info["not_after"])
+    if na is None:
+        raise ValueError(f"not an RFC 3339 time: {info['not_after']!r}")
     return (na - now).total_seconds()

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from edgedoctor import __version__
 from edgedoctor.evidence import ClusterEvidence, Evidence
+from edgedoctor.timefmt import format_utc, parse_rfc3339, utc_now
 
 
 class EvidenceError(Exception):
@@ -35,22 +35,14 @@ class CheckOptions:
     timeout: float = 20.0
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def parse_now(text: str) -> str:
     """Validate --now (RFC 3339) and return it normalised to UTC."""
-    t = text.strip()
-    if t.endswith(("Z", "z")):
-        t = t[:-1] + "+00:00"
-    try:
-        dt = datetime.fromisoformat(t)
-    except ValueError:
-        raise EvidenceError(f"--now {text!r} is not an RFC 3339 time such as 2026-12-02T03:00:00Z") from None
-    if dt.tzinfo is None:
-        raise EvidenceError(f"--now {text!r} has no time zone; add Z or an offset")
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    dt = parse_rfc3339(text, assume_utc=False)
+    if dt is None:
+        if parse_rfc3339(text) is not None:
+            raise EvidenceError(f"--now {text!r} has no time zone; add Z or an offset")
+        raise EvidenceError(f"--now {text!r} is not an RFC 3339 time such as 2026-12-02T03:00:00Z")
+    return format_utc(dt)
 
 
 def validate_probe_args(opts: CheckOptions) -> dict[str, Any]:

@@ -39,6 +39,8 @@ from edgedoctor import __version__
 from edgedoctor.evidence import Evidence
 from edgedoctor.redact import redact_object
 from edgedoctor.shape import MAX_DEPTH, too_deep
+from edgedoctor.textfmt import dump_yaml
+from edgedoctor.timefmt import parse_rfc3339
 
 RECORDING_SCHEMA = 1
 _PEM_KEYS = ("tls.crt", "ca.crt")
@@ -54,25 +56,7 @@ def _yaml():
     return yaml
 
 
-def _str_presenter(dumper: Any, value: str) -> Any:
-    # Block style for multi-line text; the emitter falls back to quoting when a block
-    # scalar cannot hold the text exactly (trailing spaces, some control characters).
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_DUMPER: Any = None
 _LOADER: Any = None
-
-
-def _dumper() -> Any:
-    global _DUMPER
-    if _DUMPER is None:
-        yaml = _yaml()
-        base = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-        _DUMPER = type("RecordingDumper", (base,), {})
-        _DUMPER.add_representer(str, _str_presenter)
-    return _DUMPER
 
 
 def _loader() -> Any:
@@ -167,16 +151,14 @@ def recording_doc(
 
 
 def dump_recording(ev: Evidence, **kw: Any) -> str:
-    yaml = _yaml()
-    return yaml.dump(recording_doc(ev, **kw), Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml(recording_doc(ev, **kw), block_text=True)
 
 
 def dump_doc(doc: dict[str, Any]) -> str:
     """YAML text of an already built recording document (the library's build uses it)."""
-    yaml = _yaml()
     doc = {k: v for k, v in doc.items() if k != "complete"}
     doc["complete"] = True  # always the last key
-    return yaml.dump(doc, Dumper=_dumper(), sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml(doc, block_text=True)
 
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -272,17 +254,6 @@ def read_recording_doc(path: str | os.PathLike[str], section: str = "evidence") 
     return doc
 
 
-def _rfc3339(text: str) -> bool:
-    from datetime import datetime
-
-    t = text.strip()
-    try:
-        dt = datetime.fromisoformat(t[:-1] + "+00:00" if t.endswith(("Z", "z")) else t)
-    except ValueError:
-        return False
-    return dt.tzinfo is not None
-
-
 def _kubectl_hint(text: str) -> str:
     return "; Kubernetes objects (kubectl output) go to --snapshot" if "apiVersion:" in text and "kind:" in text else ""
 
@@ -299,7 +270,7 @@ def load_recording(path: str | os.PathLike[str]) -> tuple[Evidence, dict[str, An
         normalize_host(ev.host)
     except HostnameError as e:
         raise RecordingError(f"{path}: invalid evidence: the recorded host is not a hostname: {e}") from None
-    if not _rfc3339(ev.now):
+    if parse_rfc3339(ev.now, assume_utc=False) is None:
         raise RecordingError(f"{path}: invalid evidence: 'now' is {ev.now!r}, not an RFC 3339 time")
     try:
         ev.cluster.objects = [_redact(_kubernetes_secret(o)) for o in ev.cluster.objects]

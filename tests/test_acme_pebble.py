@@ -11,8 +11,8 @@ import datetime as dt
 
 import pytest
 
+from edgedoctor import pemcerts as certs
 from edgedoctor.diagnosis.world import EdgeFacts, analyze_world
-from edgedoctor.probes import certs
 from edgedoctor.probes.dns import probe_dns
 from tests.servers.acme_client import AcmeClient
 from tests.servers.fixtures import named_factory, pebble_factory, test_ca  # noqa: F401 - pytest fixtures

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from edgedoctor.probes import certs
+from edgedoctor import pemcerts as certs
 from edgedoctor.probes.tls import probe_tls, verify_served
 from tests.servers.common import free_port
 from tests.servers.fixtures import faults, nginx_factory, test_ca  # noqa: F401 - pytest fixtures

@@ -20,10 +20,10 @@ from typing import Any
 import pytest
 
 from edgedoctor import catalog
+from edgedoctor import pemcerts as certs
 from edgedoctor.collect import CheckOptions, gather
 from edgedoctor.diagnosis.engine import diagnose
 from edgedoctor.hostname import normalize_host
-from edgedoctor.probes import certs
 from edgedoctor.recording import read_recording_doc
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -24,6 +24,7 @@ from edgedoctor.collect import CheckOptions, EarlyProbes
 from edgedoctor.diagnosis import engine
 from edgedoctor.evidence import ClusterEvidence, Evidence
 from edgedoctor.model import Diagnosis
+from edgedoctor.timefmt import utc_now
 
 
 @dataclass
@@ -74,7 +75,7 @@ class CheckRun:
         o = self.opts
         if o.replay:
             return collect.load_replay(o.replay, o.host, o.now)
-        now = collect.parse_now(o.now) if o.now else collect.utc_now()
+        now = collect.parse_now(o.now) if o.now else utc_now()
         ca_pem = collect.read_ca_bundle(o.ca_bundle)
         return collect.cluster_evidence(dataclasses.replace(o, offline=True), now, ca_pem)
 

@@ -58,9 +58,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def _unknown_json(host: str, reason: str) -> None:
     """The contract's document when no evidence could be gathered at all."""
-    from edgedoctor.collect import utc_now
     from edgedoctor.model import Diagnosis
     from edgedoctor.output.jsonout import render_json
+    from edgedoctor.timefmt import utc_now
 
     d = Diagnosis(host=host, verdict="unknown", category=None, root_cause=None, findings=[], tree=[],
                   source={}, generated_at=utc_now(), unknown_reasons=[reason])

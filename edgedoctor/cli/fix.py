@@ -20,6 +20,7 @@ from edgedoctor.app.exitcodes import EXIT_UNKNOWN as EXIT_REFUSED
 from edgedoctor.cli.common import err as _err
 from edgedoctor.remedy.changes import describe_change
 from edgedoctor.remedy.plan import Plan, PlaybookError, StepPlan, StepResult
+from edgedoctor.textfmt import indent
 
 TOKEN_FILE_ENV = "EDGEDOCTOR_TOKEN_FILE"
 
@@ -32,17 +33,13 @@ def _out(text: str = "") -> None:
 # ---------------------------------------------------------------- rendering
 
 
-def _indent(text: str, prefix: str) -> str:
-    return textwrap.indent(text.rstrip("\n"), prefix)
-
-
 def render_plan(plan: Plan, diagnosis: Any = None) -> str:
     lines = [f"Playbook {plan.playbook_id}: {plan.title}", f"Host: {plan.host}"]
     if diagnosis is not None:
         rc = diagnosis.root_cause or {}
         lines.append(f"Diagnosis: {diagnosis.verdict}" + (f", root cause {rc.get('code')}: {rc.get('summary')}" if rc else ""))
     if plan.summary:
-        lines.append(_indent(textwrap.fill(plan.summary, 100), "  "))
+        lines.append(indent(textwrap.fill(plan.summary, 100), "  "))
     if plan.read_only:
         lines.append("Mode: read-only evidence (snapshot or replay): the plan is shown, no change is made")
     if plan.preconditions:
@@ -50,7 +47,7 @@ def render_plan(plan: Plan, diagnosis: Any = None) -> str:
         lines += [f"  - {p}" for p in plan.preconditions]
     if plan.notes:
         lines.append("Notes:")
-        lines += [_indent(textwrap.fill(n, 98), "    ").replace("    ", "  - ", 1) for n in plan.notes]
+        lines += [indent(textwrap.fill(n, 98), "    ").replace("    ", "  - ", 1) for n in plan.notes]
     for i, s in enumerate(plan.steps, 1):
         lines.append("")
         lines.append(f"{i}. [{s.kind}] {s.id}: {s.title}")
@@ -72,10 +69,10 @@ def render_plan(plan: Plan, diagnosis: Any = None) -> str:
             lines.append(f"   command: {cmd[0]}")
             lines += [f"            {c}" for c in cmd[1:]]
         if s.gitops:
-            lines.append(_indent(textwrap.fill(f"GitOps:  {s.gitops}", 97, subsequent_indent="         "), "   "))
+            lines.append(indent(textwrap.fill(f"GitOps:  {s.gitops}", 97, subsequent_indent="         "), "   "))
         if s.git_snippet:
             lines.append("   commit:")
-            lines.append(_indent(s.git_snippet, "     | "))
+            lines.append(indent(s.git_snippet, "     | "))
         if s.secret_input:
             lines.append(f"   input:   {s.secret_input} (from a file or a hidden prompt; never shown or logged)")
         if s.precondition:
@@ -87,7 +84,7 @@ def render_plan(plan: Plan, diagnosis: Any = None) -> str:
         elif s.blocked:
             lines.append(f"   not run here: {s.blocked}")
         if s.explain:
-            lines.append(_indent(textwrap.fill(" ".join(s.explain.split()), 94), "     "))
+            lines.append(indent(textwrap.fill(" ".join(s.explain.split()), 94), "     "))
     return "\n".join(lines) + "\n"
 
 

@@ -63,7 +63,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from edgedoctor.app.exitcodes import exit_code
     from edgedoctor.cli.common import err
     from edgedoctor.fleet.render import JsonWriter, render_junit, render_prometheus, render_table
-    from edgedoctor.fleet.sweep import SweepError, SweepRun
+    from edgedoctor.fleet.source import SweepError
+    from edgedoctor.fleet.sweep import SweepRun
 
     output = args.output or ("table" if sys.stdout.isatty() else "json")
     try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from edgedoctor.diagnosis import commands as cmd
 from edgedoctor.diagnosis.acme_errors import classify, cloudflare_cleanup_bug_affected
-from edgedoctor.diagnosis.context import Ctx, parse_time
+from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.controllers import fmt_version
 from edgedoctor.diagnosis.hostnames import sans_cover
 from edgedoctor.diagnosis.index import (
@@ -25,6 +25,7 @@ from edgedoctor.diagnosis.index import (
 )
 from edgedoctor.diagnosis.issuers import issuer_ready, solver_selection, v1160_bug
 from edgedoctor.diagnosis.storedcert import secret_expired
+from edgedoctor.timefmt import parse_rfc3339
 
 CHAIN_NODES = ("certificate", "certificate-request", "order", "challenge")
 PROPAGATION_THRESHOLD_MIN = 10.0
@@ -381,7 +382,7 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
 def _renewal(ctx: Ctx, cert: Obj) -> None:
     """A Ready certificate whose renewal is overdue and failing."""
     st = status(cert)
-    renewal = parse_time(st.get("renewalTime"))
+    renewal = parse_rfc3339(st.get("renewalTime"))
     issuing = condition(st.get("conditions"), "Issuing") or {}
     failing = issuing.get("status") == "False" and issuing.get("reason") not in (None, "Issued") or bool(st.get("lastFailureTime"))
     if renewal is not None and ctx.now > renewal + timedelta(hours=1) and failing:

@@ -9,7 +9,7 @@ from typing import Any
 from edgedoctor.certinfo import secret_chain_pem
 from edgedoctor.diagnosis import commands as cmd
 from edgedoctor.diagnosis.certchain import CHAIN_NODES, skip_chain, walk_chain
-from edgedoctor.diagnosis.context import Ctx, parse_time
+from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.hostnames import gw_matches
 from edgedoctor.diagnosis.index import (
     Obj,
@@ -21,8 +21,9 @@ from edgedoctor.diagnosis.index import (
     spec,
     status,
 )
-from edgedoctor.diagnosis.routing import _grant_allows
+from edgedoctor.diagnosis.routing import grant_allows
 from edgedoctor.diagnosis.storedcert import stored_certificate
+from edgedoctor.timefmt import parse_rfc3339
 
 
 def diagnose_certificates(ctx: Ctx) -> None:
@@ -56,7 +57,7 @@ def diagnose_certificates(ctx: Ctx) -> None:
 
     # Cross-namespace reference without a ReferenceGrant.
     if sns != gns:
-        grant = _grant_allows(idx, "Gateway", gns, "Secret", sns, sname)
+        grant = grant_allows(idx, "Gateway", gns, "Secret", sns, sname)
         if (rr_bad and rr_reason == "RefNotPermitted") or grant is False:
             ctx.add(
                 "cert-refgrant-missing",
@@ -190,7 +191,7 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
         return
     ready = cert is not None and (condition(status(cert).get("conditions"), "Ready") or {}).get("status") == "True"
     broken = secret_missing or not ready
-    renewal = parse_time(status(cert).get("renewalTime")) if cert is not None else None
+    renewal = parse_rfc3339(status(cert).get("renewalTime")) if cert is not None else None
     # Past its renewal time nothing renews it: the controller is the cause of what follows.
     due = renewal is not None and ctx.now >= renewal
     if cms:

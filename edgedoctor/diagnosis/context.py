@@ -4,28 +4,14 @@ layer found for the layers after it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from edgedoctor.diagnosis.controllers import Controller
 from edgedoctor.diagnosis.index import ClusterIndex, Obj
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Finding, NodeResult, Status
-
-
-def parse_time(text: Any) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    t = text.strip()
-    if t.endswith("Z"):
-        t = t[:-1] + "+00:00"
-    try:
-        dt = datetime.fromisoformat(t)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt
+from edgedoctor.timefmt import parse_rfc3339
 
 
 @dataclass
@@ -123,7 +109,7 @@ class Ctx:
 
     def minutes_since(self, text: Any) -> float | None:
         """Minutes from `text` to now; None (never negative) when it lies after now."""
-        t = parse_time(text)
+        t = parse_rfc3339(text)
         if t is None or t > self.now:
             return None
         return (self.now - t).total_seconds() / 60.0
@@ -140,7 +126,7 @@ class Ctx:
         from edgedoctor.diagnosis.index import meta, ref
 
         text = meta(obj).get("creationTimestamp")
-        created = parse_time(text)
+        created = parse_rfc3339(text)
         if created is None:
             return None
         if created <= self.now:

@@ -37,7 +37,7 @@ class PublishVerdict:
         return not self.blockers
 
 
-def _split(values: list[str]) -> list[str]:
+def split_values(values: list[str]) -> list[str]:
     out: list[str] = []
     for v in values:
         out.extend(x.strip().lower().rstrip(".") for x in v.split(",") if x.strip())
@@ -95,13 +95,13 @@ def publish_verdict(ctx: Ctx, c: Controller, route: Obj, gw: Obj) -> PublishVerd
     host = ctx.host
     kind = str(route.get("kind") or "HTTPRoute")
     want = "gateway-" + kind.lower()
-    sources = _split(c.flag_values("--source"))
+    sources = split_values(c.flag_values("--source"))
     if want not in sources:
         v.blockers.append(f"--source does not include {want} (sources: {', '.join(sources) or 'none'})")
-    domains = _split(c.flag_values("--domain-filter"))
+    domains = split_values(c.flag_values("--domain-filter"))
     if domains and not any(domain_matches(host, d) for d in domains):
         v.blockers.append(f"--domain-filter {','.join(domains)} excludes {host}")
-    for d in _split(c.flag_values("--exclude-domains")):
+    for d in split_values(c.flag_values("--exclude-domains")):
         if domain_matches(host, d):
             v.blockers.append(f"--exclude-domains {d} excludes {host}")
     for rx in c.flag_values("--regex-domain-filter"):

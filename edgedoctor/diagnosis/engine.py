@@ -14,7 +14,7 @@ from typing import Any
 
 from edgedoctor import catalog
 from edgedoctor.diagnosis.certs import diagnose_certificates
-from edgedoctor.diagnosis.context import Ctx, parse_time
+from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.controllers import find_controllers
 from edgedoctor.diagnosis.dnssync import (
     cloudflare_proxied_annotation,
@@ -32,6 +32,8 @@ from edgedoctor.diagnosis.redirect import diagnose_redirect_objects
 from edgedoctor.diagnosis.routing import diagnose_route
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import NODE_ORDER, SEVERITY_RANK, Diagnosis, Finding, NodeResult
+from edgedoctor.textfmt import fill
+from edgedoctor.timefmt import parse_rfc3339, utc_now
 
 Layer = Callable[[Ctx], Any]
 
@@ -49,7 +51,7 @@ def _guard(ctx: Ctx, nodes: tuple[str, ...], layer: Layer) -> Any:
 
 
 def _now(ev: Evidence) -> datetime:
-    t = parse_time(ev.now)
+    t = parse_rfc3339(ev.now)
     return t or datetime.now(timezone.utc)
 
 
@@ -251,8 +253,8 @@ def _secret_seen_on_wire(ctx: Ctx) -> None:
     # The Certificate's status tells the validity of what cert-manager stored: a served
     # certificate of another validity is an older (or foreign) one, and which one the
     # Secret holds cannot be told without reading it.
-    stored = parse_time(as_dict(ctx.certificate.get("status")).get("notAfter")) if ctx.certificate else None
-    served_ends = {parse_time(c.get("not_after")) for c in as_list(served.details.get("certificates"))
+    stored = parse_rfc3339(as_dict(ctx.certificate.get("status")).get("notAfter")) if ctx.certificate else None
+    served_ends = {parse_rfc3339(c.get("not_after")) for c in as_list(served.details.get("certificates"))
                    if isinstance(c, dict)}
     if stored is not None and served_ends and stored not in served_ends:
         ctx.set_node("secret", "unknown",
@@ -390,7 +392,7 @@ def placeholder_values(ctx: Ctx, category: str | None = None) -> dict[str, str]:
     return v
 
 
-def _dedupe(findings: list[Finding]) -> list[Finding]:
+def dedupe_findings(findings: list[Finding]) -> list[Finding]:
     best: dict[str, Finding] = {}
     for f in findings:
         cur = best.get(f.code)
@@ -472,13 +474,13 @@ def _has_current_cert(by: dict[str, NodeResult]) -> bool:
     return s is not None and s.status in ("pass", "warn")
 
 
-def _rank(f: Finding) -> tuple[int, int, int]:
+def rank_key(f: Finding) -> tuple[int, int, int]:
     depth = NODE_ORDER.index(f.node) if f.node in NODE_ORDER else 0
     return (SEVERITY_RANK[f.severity], f.specificity, depth)
 
 
 def assemble(ctx: Ctx) -> Diagnosis:
-    findings = _dedupe(ctx.findings)
+    findings = dedupe_findings(ctx.findings)
     for f in findings:
         try:
             e = catalog.entry(f.code)
@@ -488,10 +490,10 @@ def assemble(ctx: Ctx) -> Diagnosis:
         f.playbooks = list(e.get("playbooks") or [])
         values = placeholder_values(ctx, f.category)
         for tmpl in e.get("confirm") or []:
-            filled = catalog.fill(str(tmpl), values)
+            filled = fill(str(tmpl), values, missing=None)
             if filled and filled not in f.commands:
                 f.commands.append(filled)
-    findings.sort(key=_rank, reverse=True)
+    findings.sort(key=rank_key, reverse=True)
     settle_nodes(ctx.nodes, findings)
     tree = [ctx.nodes[n] for n in NODE_ORDER if n in ctx.nodes]
     errors = ctx.ev.cluster.errors
@@ -535,7 +537,7 @@ def assemble(ctx: Ctx) -> Diagnosis:
         findings=findings,
         tree=tree,
         source=source,
-        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        generated_at=utc_now(),
         # Every kind that could not be read, whatever the verdict; node reasons that only
         # repeat one of those are left out (one line per cause).
         unknown_reasons=gaps + [r for r in unknown if not covered(r, errors)] if verdict == "unknown" else gaps,

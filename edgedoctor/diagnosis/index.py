@@ -155,10 +155,10 @@ class ClusterIndex:
     def status_times(self, obj: Obj, depth: int = 0) -> list[Any]:
         """The condition lastTransitionTimes of `obj`, or else of its nearest owner that has any
         (a Challenge's and an Order's come from their CertificateRequest)."""
-        from edgedoctor.diagnosis.context import parse_time
+        from edgedoctor.timefmt import parse_rfc3339
 
         out = [t for c in as_list(status(obj).get("conditions")) if isinstance(c, dict)
-               for t in [parse_time(c.get("lastTransitionTime"))] if t is not None]
+               for t in [parse_rfc3339(c.get("lastTransitionTime"))] if t is not None]
         if not out and depth < 5:
             for o in as_list(meta(obj).get("ownerReferences")):
                 owner = self._by_uid.get(o.get("uid")) if isinstance(o, dict) else None

@@ -67,7 +67,7 @@ def _solvers(issuer: Obj) -> list[dict[str, Any]]:
     return [s for s in as_list(as_dict(spec(issuer).get("acme")).get("solvers")) if isinstance(s, dict)]
 
 
-def _solver_selects(solver: dict[str, Any], domain: str, cert: Obj) -> bool:
+def solver_selects(solver: dict[str, Any], domain: str, cert: Obj) -> bool:
     sel = solver.get("selector")
     if not isinstance(sel, dict) or not sel:
         return True
@@ -93,7 +93,7 @@ def solver_selection(ctx: Ctx, cert: Obj) -> None:
     solvers = _solvers(issuer)
     if not solvers:
         return
-    missing = [str(d) for d in as_list(spec(cert).get("dnsNames")) if not any(_solver_selects(s, str(d), cert) for s in solvers)]
+    missing = [str(d) for d in as_list(spec(cert).get("dnsNames")) if not any(solver_selects(s, str(d), cert) for s in solvers)]
     if not missing:
         return
     ready = (condition(status(cert).get("conditions"), "Ready") or {}).get("status") == "True"

@@ -41,7 +41,7 @@ def lb_sends_proxy(ann: dict[str, str]) -> tuple[bool, list[str]]:
     return bool(hits), hits
 
 
-def _envoyproxies(ctx: Ctx, gw: Obj) -> list[Obj]:
+def envoyproxies(ctx: Ctx, gw: Obj) -> list[Obj]:
     out = []
     infra = as_dict(as_dict(spec(gw).get("infrastructure")).get("parametersRef"))
     if infra.get("kind") == "EnvoyProxy" and infra.get("name"):
@@ -103,7 +103,7 @@ def proxy_protocol_facts(ctx: Ctx) -> dict[str, Any]:
         if hit:
             sends = True
             where += [f"Service {ns_of(s)}/{name_of(s)} {k}" for k in keys]
-    for ep in _envoyproxies(ctx, gw):
+    for ep in envoyproxies(ctx, gw):
         ann = {
             str(k): str(v)
             for k, v in as_dict(
@@ -114,7 +114,7 @@ def proxy_protocol_facts(ctx: Ctx) -> dict[str, Any]:
         if hit:
             sends = True
             where += [f"EnvoyProxy {ns_of(ep)}/{name_of(ep)} envoyService.annotations {k}" for k in keys]
-    lb_known = bool(svcs) or bool(_envoyproxies(ctx, gw))
+    lb_known = bool(svcs) or bool(envoyproxies(ctx, gw))
     return {
         "envoy_expects": expects,
         "lb_sends": sends if lb_known else None,

@@ -44,7 +44,7 @@ def parent_refs(route: Obj) -> list[dict[str, Any]]:
     return [p for p in as_list(spec(route).get("parentRefs")) if isinstance(p, dict)]
 
 
-def _is_gateway_ref(p: dict[str, Any]) -> bool:
+def is_gateway_ref(p: dict[str, Any]) -> bool:
     kind = p.get("kind") or "Gateway"
     group = p.get("group")
     return kind == "Gateway" and group in (None, "", "gateway.networking.k8s.io")
@@ -52,7 +52,7 @@ def _is_gateway_ref(p: dict[str, Any]) -> bool:
 
 def ref_targets_gateway(route: Obj, p: dict[str, Any], gw: Obj) -> bool:
     return (
-        _is_gateway_ref(p)
+        is_gateway_ref(p)
         and p.get("name") == name_of(gw)
         and (p.get("namespace") or ns_of(route)) == ns_of(gw)
     )

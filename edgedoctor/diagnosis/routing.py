@@ -221,7 +221,7 @@ def _conflicts(ctx: Ctx, winner: Attachment, others: list[Attachment]) -> None:
         )
 
 
-def _grant_allows(idx: ClusterIndex, from_kind: str, from_ns: str, to_kind: str, to_ns: str,
+def grant_allows(idx: ClusterIndex, from_kind: str, from_ns: str, to_kind: str, to_ns: str,
                   to_name: str, to_group: str = "") -> bool | None:
     if not idx.all("ReferenceGrant") and not idx.was_read("ReferenceGrant"):
         return None
@@ -269,7 +269,7 @@ def diagnose_backend(ctx: Ctx, route: Obj, att: Attachment | None = None) -> Non
         if kind != "Service" or group not in ("", "core"):
             continue
         if bns != rns:
-            allowed = _grant_allows(idx, route.get("kind", "HTTPRoute"), rns, "Service", bns, bname)
+            allowed = grant_allows(idx, route.get("kind", "HTTPRoute"), rns, "Service", bns, bname)
             bev["reference_grant"] = allowed
             if allowed is False and not playbook_grant:
                 problems.append(f"backendRef to Service {bns}/{bname} crosses namespaces with no ReferenceGrant in {bns}")

@@ -7,7 +7,7 @@ from typing import Any
 
 from edgedoctor.certinfo import cert_info, seconds_left, split_pem
 from edgedoctor.diagnosis import commands as cmd
-from edgedoctor.diagnosis.context import Ctx, parse_time
+from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.hostnames import san_covers, sans_cover
 from edgedoctor.diagnosis.index import (
     Obj,
@@ -17,6 +17,7 @@ from edgedoctor.diagnosis.index import (
     spec,
     status,
 )
+from edgedoctor.timefmt import parse_rfc3339
 
 DEFAULT_RENEW_WINDOW = timedelta(days=15)
 
@@ -135,7 +136,7 @@ def renewal_failing(ctx: Ctx, cert: Obj | None) -> bool:
     issuing = condition(st.get("conditions"), "Issuing") or {}
     if not ready or st.get("lastFailureTime") or (issuing.get("status") == "False" and issuing.get("reason") not in (None, "Issued")):
         return True
-    renewal = parse_time(st.get("renewalTime"))
+    renewal = parse_rfc3339(st.get("renewalTime"))
     if renewal is not None and ctx.now > renewal + timedelta(hours=1):
         return True
     return any(f.code == "cert-manager-down" for f in ctx.findings)

@@ -13,16 +13,16 @@ evidence shows users are not (yet) affected; each adjustment is commented.
 
 from __future__ import annotations
 
-import datetime as _dt
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from edgedoctor import pemcerts as _certs
+from edgedoctor.cloudflare import cloudflare_range
 from edgedoctor.model import Finding, NodeResult
-from edgedoctor.probes import certs as _certs
-from edgedoctor.probes.cloudflare_ranges import cloudflare_range
+from edgedoctor.timefmt import parse_rfc3339
 
 DEFAULT_RENEW_BEFORE = 15 * 24 * 3600
 # cert-manager re-checks every 10 s and waits 60 s after the record is seen; five minutes
@@ -65,16 +65,6 @@ def _bare(name: str | None) -> str:
 
 def _fqdn(name: str) -> str:
     return _bare(name) + "."
-
-
-def _parse_time(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        value = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=_dt.timezone.utc)
 
 
 def _norm_target(value: str) -> str:
@@ -287,7 +277,7 @@ class _Analysis:
                  http: list[dict[str, Any]] | None, facts: EdgeFacts) -> None:
         self.dns, self.tls, self.http, self.facts = dns, tls, http, facts
         self.host = _bare(facts.host)
-        self.now = _parse_time(facts.now)
+        self.now = parse_rfc3339(facts.now)
         self.nodes: dict[str, NodeResult] = {}
         self.findings: list[Finding] = []
         self.proxied = False  # the host resolves into Cloudflare's ranges

@@ -77,9 +77,9 @@ def write_sweep_recording(path: str | os.PathLike[str], result: Any) -> None:
 
 
 def load_sweep_recording(path: str | os.PathLike[str], now: str | None = None) -> list[Any]:
-    """The sources (edgedoctor.fleet.sweep._Source) a sweep recording holds."""
+    """The sources (edgedoctor.fleet.source.Source) a sweep recording holds."""
     from edgedoctor.collect import EvidenceError, parse_now
-    from edgedoctor.fleet.sweep import SweepError, _Source
+    from edgedoctor.fleet.source import Source, SweepError
 
     override = None
     if now:
@@ -118,7 +118,7 @@ def load_sweep_recording(path: str | os.PathLike[str], now: str | None = None) -
         when = override or c.get("now")
         if not isinstance(when, str) or not when:
             raise SweepError(f"{path}: invalid sweep recording: context #{i + 1} has no time ('now')")
-        out.append(_Source(
+        out.append(Source(
             context=c.get("context"),
             source=dict(c.get("source") or {}),
             cluster=cluster,
@@ -133,13 +133,13 @@ def load_sweep_recording(path: str | os.PathLike[str], now: str | None = None) -
 
 def _check_source(path: str | os.PathLike[str], now: str | None) -> Any:
     """A check's recording as a sweep of its one recorded host."""
-    from edgedoctor.fleet.sweep import SweepError, _Source
+    from edgedoctor.fleet.source import Source, SweepError
     from edgedoctor.recording import load_recording
 
     try:
         ev, _doc = load_recording(path)
     except RecordingError as e:
         raise SweepError(str(e)) from None
-    return _Source(context=ev.source.get("context") or ev.cluster.context, source=dict(ev.source),
+    return Source(context=ev.source.get("context") or ev.cluster.context, source=dict(ev.source),
                    cluster=ev.cluster, now=now or ev.now, recorded={ev.host: {"dns": ev.dns, "tls": ev.tls, "http": ev.http}},
                    options=dict(ev.options))

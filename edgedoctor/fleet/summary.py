@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from edgedoctor.diagnosis.context import parse_time
+from edgedoctor.timefmt import parse_rfc3339
 
 # A Gateway-wide group needs at least this many hosts sharing the cause, and more than
 # half of the Gateway's hosts: two hosts failing alike are already a pattern worth one line.
@@ -57,19 +57,19 @@ def _node_details(h: Any, node: str) -> dict[str, Any]:
 
 def served_expiry(h: Any) -> datetime | None:
     """The earliest notAfter of the leaf certificates the edge served for the host."""
-    times = [parse_time(c.get("not_after")) for c in _node_details(h, "served-certificate").get("certificates") or []
+    times = [parse_rfc3339(c.get("not_after")) for c in _node_details(h, "served-certificate").get("certificates") or []
              if isinstance(c, dict)]
     times = [t for t in times if t is not None]
     return min(times) if times else None
 
 
 def certificate_renewal(h: Any) -> datetime | None:
-    return parse_time(_node_details(h, "certificate").get("renewalTime"))
+    return parse_rfc3339(_node_details(h, "certificate").get("renewalTime"))
 
 
 def certificate_expiry(h: Any) -> datetime | None:
     """The served certificate's expiry, else the Certificate's notAfter (offline)."""
-    return served_expiry(h) or parse_time(_node_details(h, "certificate").get("notAfter"))
+    return served_expiry(h) or parse_rfc3339(_node_details(h, "certificate").get("notAfter"))
 
 
 def dns_points_to_gateway(h: Any) -> bool | None:

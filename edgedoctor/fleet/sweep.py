@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from edgedoctor import __version__
@@ -21,8 +20,10 @@ from edgedoctor.diagnosis import engine
 from edgedoctor.diagnosis.controllers import find_controllers
 from edgedoctor.evidence import ClusterEvidence, Evidence
 from edgedoctor.fleet.hosts import HostEntry, SelectorError, enumerate_hosts
+from edgedoctor.fleet.source import Source, SweepError
 from edgedoctor.fleet.view import FleetIndex
 from edgedoctor.model import Diagnosis
+from edgedoctor.timefmt import utc_now
 
 DEFAULT_PARALLEL = 16
 DEFAULT_TIMEOUT = 120.0
@@ -30,10 +31,6 @@ HOST_TIMEOUT = 20.0  # one host's probes never take longer than one `check` woul
 # critical first: a sweep with one critical host and one unknown host exits 2, the code a
 # pager acts on; unknown is worse than warning (nothing is known about the host).
 VERDICT_RANK = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
-
-
-class SweepError(Exception):
-    """The sweep cannot start at all (bad input); the message is one line for the user."""
 
 
 @dataclass
@@ -128,9 +125,9 @@ class HostRecord:
 
     @property
     def days_left(self) -> float | None:
-        from edgedoctor.diagnosis.context import parse_time
+        from edgedoctor.timefmt import parse_rfc3339
 
-        now = parse_time(self.now)
+        now = parse_rfc3339(self.now)
         if self.certificate_expiry is None or now is None:
             return None
         return (self.certificate_expiry - now.timestamp()) / 86400
@@ -176,10 +173,6 @@ def _glob_ok(host: str, globs: list[str]) -> bool:
     return not globs or any(fnmatch.fnmatchcase(host, g.lower().rstrip(".")) for g in globs)
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def fleet_secret_names(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """The Secrets every host of a sweep may need: all listener and Certificate Secrets and
     the issuers' solver credentials (their keys only are kept)."""
@@ -192,19 +185,6 @@ def fleet_secret_names(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------- sources
-
-
-@dataclass
-class _Source:
-    context: str | None
-    source: dict[str, Any]
-    cluster: ClusterEvidence | None
-    now: str
-    unknown_reasons: list[str] = field(default_factory=list)
-    # From a recording: host -> its recorded probe evidence and options.
-    recorded: dict[str, dict[str, Any]] | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    zones: list[dict[str, Any]] | None = None  # recorded zone transfers
 
 
 def _now(opts: SweepOptions) -> str:
@@ -230,7 +210,7 @@ def _context_names(opts: SweepOptions) -> list[str | None]:
     return sorted(merged.contexts)
 
 
-def _live_source(opts: SweepOptions, context: str | None, now: str) -> _Source:
+def _live_source(opts: SweepOptions, context: str | None, now: str) -> Source:
     try:
         from edgedoctor.kube.live import LiveConfigError, read_live
     except ImportError as e:
@@ -239,15 +219,15 @@ def _live_source(opts: SweepOptions, context: str | None, now: str) -> _Source:
         cluster = read_live(kubeconfig=opts.kubeconfig, context=context,
                             timeout=min(opts.timeout, 30.0), secret_names=fleet_secret_names)
     except LiveConfigError as e:
-        return _Source(context, {"kind": "live", "context": context}, None, now, [str(e)])
+        return Source(context, {"kind": "live", "context": context}, None, now, [str(e)])
     source = {k: v for k, v in {"kind": "live", "context": cluster.context, "cluster": cluster.cluster}.items() if v is not None}
     reasons = []
     if not cluster.reachable:
         reasons = [next((str(e.get("reason")) for e in cluster.errors if e.get("kind") == "*"), "cluster unreachable")]
-    return _Source(cluster.context or context, source, cluster, now, reasons)
+    return Source(cluster.context or context, source, cluster, now, reasons)
 
 
-def _sources(opts: SweepOptions) -> list[_Source]:
+def _sources(opts: SweepOptions) -> list[Source]:
     if opts.replay:
         from edgedoctor.fleet.recording import load_sweep_recording
 
@@ -262,7 +242,7 @@ def _sources(opts: SweepOptions) -> list[_Source]:
             raise SweepError(str(e)) from None
         # A snapshot has no context of its own; --context names it in the output.
         label = opts.contexts[0] if opts.contexts else None
-        return [_Source(label, {"kind": "snapshot", "files": list(opts.snapshots)}, cluster, now)]
+        return [Source(label, {"kind": "snapshot", "files": list(opts.snapshots)}, cluster, now)]
     return [_live_source(opts, c, now) for c in _context_names(opts)]
 
 
@@ -390,7 +370,7 @@ class SweepRun:
             yield from self._context(src, ctx_result, on_host, stop)
             ctx_result.finished = time.time()
 
-    def _context(self, src: _Source, ctx_result: ContextResult, on_host: HostCallback | None,
+    def _context(self, src: Source, ctx_result: ContextResult, on_host: HostCallback | None,
                  stop: threading.Event | None) -> Iterator[HostResult]:
         if src.cluster is None:
             return

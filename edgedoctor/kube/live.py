@@ -49,7 +49,7 @@ _NARROW = ("Secret", "ConfigMap")
 
 
 @dataclass
-class _Failure(Exception):
+class ApiFailure(Exception):
     """One request that did not give an answer, classified for the user."""
 
     what: str  # "http" | "timeout" | "connect" | "internal"
@@ -83,9 +83,9 @@ def _why(e: BaseException) -> str:
     return text[:300] or type(e).__name__
 
 
-def _classify(e: BaseException) -> _Failure:
+def classify_error(e: BaseException) -> ApiFailure:
     """Map whatever the client raised to http / timeout / connect."""
-    if isinstance(e, _Failure):
+    if isinstance(e, ApiFailure):
         return e
     import urllib3.exceptions as u3
     from kubernetes.client.exceptions import ApiException
@@ -93,34 +93,34 @@ def _classify(e: BaseException) -> _Failure:
     if isinstance(e, ApiException):
         if e.status:
             message = _status_message(e.body) or str(e.reason or "")
-            return _Failure("http", message, int(e.status))
+            return ApiFailure("http", message, int(e.status))
         # rest.py wraps TLS failures as status 0 "SSLError\n<detail>".
-        return _Failure("connect", "TLS error: " + " ".join(str(e.reason).split()[1:])[:300])
+        return ApiFailure("connect", "TLS error: " + " ".join(str(e.reason).split()[1:])[:300])
     if isinstance(e, u3.MaxRetryError) and e.reason is not None:
         e = e.reason
     # Order matters: in urllib3, NameResolutionError < NewConnectionError < ConnectTimeoutError.
     if isinstance(e, u3.NameResolutionError):
-        return _Failure("connect", "cannot resolve the server name: " + _why(e))
+        return ApiFailure("connect", "cannot resolve the server name: " + _why(e))
     if isinstance(e, u3.NewConnectionError):
-        return _Failure("connect", _why(e))
+        return ApiFailure("connect", _why(e))
     if isinstance(e, u3.ConnectTimeoutError):
-        return _Failure("connect", "connection timed out")
+        return ApiFailure("connect", "connection timed out")
     if isinstance(e, (u3.ReadTimeoutError, TimeoutError)):
-        return _Failure("timeout", "timed out")
+        return ApiFailure("timeout", "timed out")
     if isinstance(e, u3.SSLError):
-        return _Failure("connect", "TLS error: " + _why(e))
+        return ApiFailure("connect", "TLS error: " + _why(e))
     if isinstance(e, ConnectionError):
-        return _Failure("connect", _why(e))
+        return ApiFailure("connect", _why(e))
     if isinstance(e, u3.ProtocolError):
         inner = e.args[1] if len(e.args) > 1 and isinstance(e.args[1], BaseException) else None
         if isinstance(inner, TimeoutError):
-            return _Failure("timeout", "timed out")
-        return _Failure("connect", "connection broken: " + _why(inner or e))
+            return ApiFailure("timeout", "timed out")
+        return ApiFailure("connect", "connection broken: " + _why(inner or e))
     if isinstance(e, u3.HTTPError):
-        return _Failure("connect", _why(e))
+        return ApiFailure("connect", _why(e))
     # Not a cluster condition but a bug or a credential plugin failing mid-read:
     # shown as an error result rather than a traceback that hides the rest.
-    return _Failure("internal", f"internal error: {type(e).__name__}: {_why(e)}"[:300])
+    return ApiFailure("internal", f"internal error: {type(e).__name__}: {_why(e)}"[:300])
 
 
 # ---------------------------------------------------------------- choosing what to read
@@ -199,7 +199,7 @@ class _Reader:
     def _raw_get(self, path: str, query: list[tuple[str, Any]], until: float) -> dict[str, Any]:
         budget = until - time.monotonic()
         if budget <= 0:
-            raise _Failure("timeout", "timed out")
+            raise ApiFailure("timeout", "timed out")
         try:
             resp = self.api.call_api(
                 path,
@@ -215,15 +215,15 @@ class _Reader:
             finally:
                 resp.release_conn()
         except Exception as e:
-            raise _classify(e) from None
+            raise classify_error(e) from None
         try:
             doc = json.loads(data)
         except ValueError:
-            raise _Failure(
+            raise ApiFailure(
                 "http", "the API server answered with something other than JSON", 200
             ) from None
         if not isinstance(doc, dict):
-            raise _Failure(
+            raise ApiFailure(
                 "http", "the API server answered with something other than an object", 200
             )
         return doc
@@ -233,16 +233,16 @@ class _Reader:
     ) -> dict[str, Any]:
         budget = until - time.monotonic()
         if budget <= 0:
-            raise _Failure("timeout", "timed out")
+            raise ApiFailure("timeout", "timed out")
         kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "_request_timeout": budget}
         if cont:
             kwargs["_continue"] = cont
         try:
             doc = self.custom.list_cluster_custom_object(kind.group, version, kind.plural, **kwargs)
         except Exception as e:
-            raise _classify(e) from None
+            raise classify_error(e) from None
         if not isinstance(doc, dict):
-            raise _Failure(
+            raise ApiFailure(
                 "http", "the API server answered with something other than an object", 200
             )
         return doc
@@ -251,7 +251,7 @@ class _Reader:
         self, kind: Kind, until: float, namespace: str | None = None
     ) -> list[dict[str, Any]]:
         """All objects of a kind (newest served version), pages followed, items completed."""
-        last_404: _Failure | None = None
+        last_404: ApiFailure | None = None
         for version in kind.versions:
             items: list[dict[str, Any]] = []
             cont: str | None = None
@@ -270,7 +270,7 @@ class _Reader:
                     cont = (doc.get("metadata") or {}).get("continue") or None
                     if not cont:
                         break
-            except _Failure as f:
+            except ApiFailure as f:
                 if f.what == "http" and f.status == 404:
                     last_404 = f
                     continue
@@ -291,7 +291,7 @@ class _Reader:
         path = f"{_collection_path(kind, 'v1', namespace)}/{name}"
         try:
             raw = self._raw_get(path, [], until)
-        except _Failure as f:
+        except ApiFailure as f:
             if f.what == "http" and f.status == 404:
                 return None
             raise
@@ -304,7 +304,7 @@ class _Reader:
     # -- error entries
 
     def error_entry(
-        self, kind: Kind | str, f: _Failure, budget: float, verb: str = "list"
+        self, kind: Kind | str, f: ApiFailure, budget: float, verb: str = "list"
     ) -> dict[str, Any]:
         k = kind if isinstance(kind, Kind) else BY_KIND.get(kind)
         name = k.kind if k else str(kind)
@@ -375,7 +375,7 @@ class _Reader:
         budget = min(self.left(), max(1.0, self.timeout * 0.3))
         try:
             self._raw_get("/version", [], time.monotonic() + budget)
-        except _Failure as f:
+        except ApiFailure as f:
             if f.what == "timeout":
                 return self.unreachable(f"no answer within {budget:.1f}s")
             if f.what == "connect":
@@ -400,15 +400,15 @@ class _Reader:
         # The LISTs get most of what is left; the narrow reads that depend on them the rest.
         list_budget = max(0.1, self.left() * 0.6)
         list_until = time.monotonic() + list_budget
-        results: dict[str, list[dict[str, Any]] | _Failure] = {}
+        results: dict[str, list[dict[str, Any]] | ApiFailure] = {}
         pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="edgedoctor-kube")
         try:
             futures = {pool.submit(self.list_kind, k, list_until): k.kind for k in wide}
             self._collect(futures, results, list_until)
 
-            if all(isinstance(r, _Failure) and r.what == "connect" for r in results.values()):
+            if all(isinstance(r, ApiFailure) and r.what == "connect" for r in results.values()):
                 first = next(iter(results.values()))
-                assert isinstance(first, _Failure)
+                assert isinstance(first, ApiFailure)
                 return self.unreachable(first.message)
 
             objects: list[dict[str, Any]] = []
@@ -420,7 +420,7 @@ class _Reader:
             kinds_read: list[str] = []
             for k in wide:
                 r = results[k.kind]
-                if isinstance(r, _Failure):
+                if isinstance(r, ApiFailure):
                     errors.append(self.error_entry(k, r, list_budget))
                 else:
                     kinds_read.append(k.kind)
@@ -446,13 +446,13 @@ class _Reader:
         done, not_done = wait(futures, timeout=max(0.0, until - time.monotonic()) + 1.0)
         for fut in done:
             exc = fut.exception()
-            if exc is not None and not isinstance(exc, _Failure):
+            if exc is not None and not isinstance(exc, ApiFailure):
                 # A bug in the reader: shown as this kind's error, the others go on.
-                exc = _Failure("internal", f"internal error: {exc!r}"[:300])
+                exc = ApiFailure("internal", f"internal error: {exc!r}"[:300])
             results[futures[fut]] = exc if exc is not None else fut.result()
         for fut in not_done:
             fut.cancel()
-            results[futures[fut]] = _Failure("timeout", "timed out")
+            results[futures[fut]] = ApiFailure("timeout", "timed out")
 
     def _read_narrow(
         self,
@@ -498,7 +498,7 @@ class _Reader:
         for key in sorted(results, key=lambda t: (t[0], t[1], t[2] or "")):
             kind, ns, name = key
             r = results[key]
-            if isinstance(r, _Failure):
+            if isinstance(r, ApiFailure):
                 entry = self.error_entry(kind, r, budget, "get" if kind == "Secret" else "list")
                 where = f"{ns}/{name}" if name else f"namespace {ns}"
                 entry["reason"] = f"{where}: {entry['reason']}"

@@ -109,7 +109,7 @@ class ClusterWriter:
         query: list[tuple[str, str]] | None = None,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
-        from edgedoctor.kube.live import _classify
+        from edgedoctor.kube.live import classify_error
 
         # A playbook waits on a person between requests; a load balancer in front of
         # the API server may have dropped the idle connection without a word, and a
@@ -134,7 +134,7 @@ class ClusterWriter:
             finally:
                 resp.release_conn()
         except Exception as e:
-            f = _classify(e)
+            f = classify_error(e)
             if f.what == "internal":
                 # Only the type: the message of an unexpected error might quote the body.
                 raise WriteError(0, f"request failed: {type(e).__name__}") from None

@@ -27,8 +27,8 @@ from edgedoctor.diagnosis.index import (
     ns_of,
     spec,
 )
-from edgedoctor.diagnosis.issuers import _solver_selects
-from edgedoctor.diagnosis.routing import _grant_allows
+from edgedoctor.diagnosis.issuers import solver_selects
+from edgedoctor.diagnosis.routing import grant_allows
 
 # Shown where the engine wants the Gateway's address: it is assigned by the load balancer
 # when the Gateway is applied, so manifests cannot name it.
@@ -90,7 +90,7 @@ def _listener_status(idx: ClusterIndex, gw: Obj, ls: dict[str, Any], conflicted:
                 resolved = _cond("ResolvedRefs", False, "InvalidCertificateRef",
                                  f"certificate refs {i}: Listener's TLS certificate ref kind must be Secret.")
                 break
-            if sns != ns_of(gw) and _grant_allows(idx, "Gateway", ns_of(gw), "Secret", sns, sname) is False:
+            if sns != ns_of(gw) and grant_allows(idx, "Gateway", ns_of(gw), "Secret", sns, sname) is False:
                 resolved = _cond("ResolvedRefs", False, "RefNotPermitted",
                                  f"No valid secrets exist: certificate refs {i}: Certificate ref to secret {sns}/{sname} not permitted by any ReferenceGrant.")
                 break
@@ -202,7 +202,7 @@ def _certificate_ready(idx: ClusterIndex, cert: Obj, cm_versions: list[Any]) -> 
     if issuer is not None:
         solvers = [s for s in as_list(as_dict(spec(issuer).get("acme")).get("solvers")) if isinstance(s, dict)]
         names = [str(n) for n in as_list(spec(cert).get("dnsNames"))]
-        if solvers and any(not any(_solver_selects(s, n, cert) for s in solvers) for n in names):
+        if solvers and any(not any(solver_selects(s, n, cert) for s in solvers) for n in names):
             return _cond("Ready", False, "Pending", "Failed to determine a valid solver configuration")
     if (1, 16, 0) in cm_versions and kind == "ClusterIssuer":
         # cert-manager v1.16.0 reads a ClusterIssuer's solver Secret from the wrong namespace.
@@ -218,7 +218,7 @@ def route_parent_verdicts(idx: ClusterIndex, route: Obj) -> list[tuple[dict[str,
     from edgedoctor.diagnosis.gateway import listeners
     from edgedoctor.diagnosis.hostnames import gw_intersects
     from edgedoctor.diagnosis.routes import (
-        _is_gateway_ref,
+        is_gateway_ref,
         kind_allowed,
         namespace_allowed,
         parent_refs,
@@ -229,7 +229,7 @@ def route_parent_verdicts(idx: ClusterIndex, route: Obj) -> list[tuple[dict[str,
     out = []
     names = route_hostnames(route)
     for p in parent_refs(route):
-        if not _is_gateway_ref(p):
+        if not is_gateway_ref(p):
             continue
         gw = idx.get("Gateway", str(p.get("namespace") or ns_of(route)), str(p.get("name") or ""))
         if gw is None:

@@ -9,11 +9,10 @@ object to its file and line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from edgedoctor.diagnosis.context import Ctx
-from edgedoctor.diagnosis.engine import _dedupe, _rank, diagnose_context
+from edgedoctor.diagnosis.engine import dedupe_findings, diagnose_context, rank_key
 from edgedoctor.diagnosis.index import ClusterIndex, Obj, as_dict, as_list, name_of, ns_of, spec
 from edgedoctor.diagnosis.routes import ROUTE_KINDS, route_hostnames
 from edgedoctor.evidence import ClusterEvidence, Evidence
@@ -23,6 +22,7 @@ from edgedoctor.lint.hostview import SharedIndex
 from edgedoctor.lint.load import Location, Manifests
 from edgedoctor.lint.predict import predict_statuses
 from edgedoctor.model import SEVERITY_RANK, Finding
+from edgedoctor.timefmt import utc_now
 
 SEVERITY_VERDICT = {"critical": "critical", "warning": "warning"}
 VERDICT_RANK = {"ok": 0, "warning": 1, "critical": 2}
@@ -96,7 +96,7 @@ class World:
         from edgedoctor.diagnosis.controllers import find_controllers
 
         self.controllers = find_controllers(self.idx)
-        self.now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.now = utc_now()
 
     def locate(self, obj: Obj | None) -> Location | None:
         return self.where.get(id(obj)) if obj is not None else None
@@ -229,8 +229,8 @@ def diagnose_host(w: World, host: str) -> HostResult:
     ev = Evidence(host=host, now=w.now, source={"kind": "manifests"}, cluster=w.cluster)
     ctx = diagnose_context(ev, w.idx.view(host), w.controllers)
     rules.apply(ctx)
-    found = _dedupe(ctx.findings)
-    found.sort(key=_rank, reverse=True)
+    found = dedupe_findings(ctx.findings)
+    found.sort(key=rank_key, reverse=True)
     out: list[LintFinding] = []
     from edgedoctor import catalog
 

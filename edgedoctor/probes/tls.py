@@ -26,7 +26,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from edgedoctor.probes import certs
+from edgedoctor import pemcerts as certs
 from edgedoctor.probes.guard import DestinationRefused, check_destination
 
 _NOT_TLS_REASONS = (

@@ -29,7 +29,7 @@ from edgedoctor.diagnosis.index import (
 from edgedoctor.remedy import changes as C
 from edgedoctor.remedy import gitops
 from edgedoctor.remedy.context import Expansion, PlanContext, kref, obj_ref
-from edgedoctor.remedy.plan import NotApplicable
+from edgedoctor.remedy.errors import NotApplicable
 
 STUCK_MINUTES = 30.0  # as the diagnosis: an Order pending this long is stuck
 FAILED_ORDER_STATES = ("invalid", "errored", "expired")

@@ -26,11 +26,11 @@ from edgedoctor.diagnosis.routes import (
     parent_refs,
     ref_targets_gateway,
 )
-from edgedoctor.diagnosis.routing import _grant_allows
+from edgedoctor.diagnosis.routing import grant_allows
 from edgedoctor.remedy import changes as C
 from edgedoctor.remedy import gitops
 from edgedoctor.remedy.context import Expansion, PlanContext, kref, obj_ref
-from edgedoctor.remedy.plan import NotApplicable
+from edgedoctor.remedy.errors import NotApplicable
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 ENVOY_GROUP = "gateway.envoyproxy.io"
@@ -70,7 +70,7 @@ def _grants_needed(pc: PlanContext) -> list[dict[str, Any]]:
         sns, sname = ctx.secret_ref
         out.append({"from_kind": "Gateway", "from_ns": ns_of(gw), "to_kind": "Secret", "to_group": "",
                     "to_ns": sns, "to_name": sname, "anchor": gw,
-                    "allowed": _grant_allows(pc.idx, "Gateway", ns_of(gw), "Secret", sns, sname)})
+                    "allowed": grant_allows(pc.idx, "Gateway", ns_of(gw), "Secret", sns, sname)})
     route = ctx.route
     if route is not None:
         rns = ns_of(route)
@@ -83,7 +83,7 @@ def _grants_needed(pc: PlanContext) -> list[dict[str, Any]]:
             rkind = str(route.get("kind") or "HTTPRoute")
             item = {"from_kind": rkind, "from_ns": rns, "to_kind": "Service", "to_group": "",
                     "to_ns": bns, "to_name": bname, "anchor": route,
-                    "allowed": _grant_allows(pc.idx, rkind, rns, "Service", bns, bname)}
+                    "allowed": grant_allows(pc.idx, rkind, rns, "Service", bns, bname)}
             if item not in out:
                 out.append(item)
     return out
@@ -264,8 +264,8 @@ def _pp(pc: PlanContext) -> dict[str, Any]:
     if "pp" in pc.memo:
         return pc.memo["pp"]
     from edgedoctor.diagnosis.proxyproto import (
-        _envoyproxies,
         envoy_expects_proxy,
+        envoyproxies,
         proxy_protocol_facts,
     )
 
@@ -277,7 +277,7 @@ def _pp(pc: PlanContext) -> dict[str, Any]:
     targeting = [c for c in pc.idx.in_namespace("ClientTrafficPolicy", ns_of(gw))
                  if any(as_dict(r).get("kind") == "Gateway" and as_dict(r).get("name") == name_of(gw)
                         for r in as_list(spec(c).get("targetRefs")) + ([spec(c).get("targetRef")] if spec(c).get("targetRef") else []))]
-    eps = _envoyproxies(pc.ctx, gw)
+    eps = envoyproxies(pc.ctx, gw)
     svcs = lb_services(pc.ctx, gw)
     out = {"facts": facts, "ctp": ctp, "targeting": targeting, "envoyproxies": eps, "services": svcs,
            "gateway_ep": next((e for e in eps if as_dict(as_dict(spec(gw).get("infrastructure")).get("parametersRef")).get("name") == name_of(e)), None)}
@@ -456,7 +456,7 @@ def read_external_dns(pc: PlanContext, params: dict[str, Any]) -> list[Expansion
 
 
 def external_dns_add_source(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
-    from edgedoctor.diagnosis.dnssync import _split, publish_verdict
+    from edgedoctor.diagnosis.dnssync import publish_verdict, split_values
 
     ctx = pc.ctx
     if ctx.route is None or ctx.gateway is None:
@@ -469,7 +469,7 @@ def external_dns_add_source(pc: PlanContext, params: dict[str, Any]) -> list[Exp
     for c in eds:
         v = publish_verdict(ctx, c, ctx.route, ctx.gateway)
         others = [b for b in v.blockers if not b.startswith("--source ")]
-        sources = _split(c.flag_values("--source"))
+        sources = split_values(c.flag_values("--source"))
         flag = f"--source={want}"
         containers = as_list(as_dict(as_dict(spec(c.deployment).get("template")).get("spec")).get("containers"))
         i = next((i for i, x in enumerate(containers) if as_dict(x).get("image") == c.image), 0)

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from edgedoctor.diagnosis.index import (
     Obj,
     annotations,
@@ -22,6 +20,7 @@ from edgedoctor.diagnosis.index import (
     name_of,
     ns_of,
 )
+from edgedoctor.textfmt import dump_yaml
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def helm_release(obj: Obj) -> str:
 
 
 def to_yaml(doc: Any) -> str:
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, width=100).rstrip() + "\n"
+    return dump_yaml(doc).rstrip() + "\n"
 
 
 def fragment(obj: Obj, body: dict[str, Any], api_version: str | None = None) -> str:

@@ -9,7 +9,6 @@ cluster; edgedoctor.remedy.executor does, and only for a confirmed step.
 from __future__ import annotations
 
 import functools
-import string
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,18 +16,8 @@ from typing import Any
 from edgedoctor.diagnosis.index import as_list
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis
-
-
-class PlaybookError(Exception):
-    """Bad input for a playbook; the message is one line for the user."""
-
-
-class UnknownPlaybook(PlaybookError):
-    pass
-
-
-class NotApplicable(PlaybookError):
-    """The playbook does not fit what the diagnosis found (or has nothing to act on)."""
+from edgedoctor.remedy.errors import NotApplicable, PlaybookError, UnknownPlaybook
+from edgedoctor.textfmt import fill
 
 
 @dataclass
@@ -162,22 +151,6 @@ def available_playbooks() -> list[dict[str, Any]]:
 
 def playbooks_for(code: str) -> list[str]:
     return [p["id"] for p in available_playbooks() if code in p["fixes"]]
-
-
-def fill(template: str, values: dict[str, Any]) -> str:
-    """Fill a command template; a placeholder without a value stays visible as <name>."""
-    out = []
-    for literal, name, spec, conv in string.Formatter().parse(template):
-        out.append(literal)
-        if name is None:
-            continue
-        if name in values and values[name] is not None:
-            v = values[name]
-            out.append(format(v, spec) if spec else str(v))
-        else:
-            out.append(f"<{name}>")
-        del conv
-    return "".join(out)
 
 
 # ---------------------------------------------------------------- building a plan

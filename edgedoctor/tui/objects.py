@@ -15,6 +15,7 @@ from edgedoctor.evidence import Evidence
 from edgedoctor.kinds import BY_KIND
 from edgedoctor.model import Diagnosis
 from edgedoctor.redact import redact_object
+from edgedoctor.textfmt import dump_yaml
 
 # Keys the engine uses for an object reference "namespace/name" (or a bare name).
 _KEY_KIND = {
@@ -123,13 +124,10 @@ def ref_text(ref: Ref) -> str:
 
 
 def to_yaml(obj: dict[str, Any]) -> str:
-    import yaml
-
     # Evidence is already redacted; redacting again costs nothing and keeps a
     # hand-made snapshot from ever showing a key.
     clean = redact_object(obj)
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(clean, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml(clean)
 
 
 def object_commands(refs: list[Ref]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 from rich.text import Text
 
 from edgedoctor.model import Diagnosis, Finding
+from edgedoctor.textfmt import dump_yaml, indent
 
 STATUS_MARK = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "–", "unknown": "?", "error": "‼"}
 STATUS_WORD = {"pass": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip", "unknown": "unknown", "error": "error"}
@@ -52,10 +53,7 @@ def short(value: Any, limit: int = 240) -> str:
 
 
 def yaml_block(data: Any) -> str:
-    import yaml
-
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(data, Dumper=dumper, sort_keys=False, allow_unicode=True, width=96).rstrip()
+    return dump_yaml(data, width=96).rstrip()
 
 
 def finding_text(f: Finding, *, root: bool) -> Text:
@@ -69,13 +67,9 @@ def finding_text(f: Finding, *, root: bool) -> Text:
     shown = {k: v for k, v in f.evidence.items() if v not in (None, [], {}, "")}
     if shown:
         t.append("evidence:\n", style="dim")
-        t.append(_indent(yaml_block(shown)) + "\n")
+        t.append(indent(yaml_block(shown)) + "\n")
     if f.playbooks:
         t.append("playbooks: ", style="dim")
         t.append(", ".join(f.playbooks), style="bold cyan")
         t.append("  (Enter or p on the finding walks you through)\n", style="dim")
     return t
-
-
-def _indent(text: str, pad: str = "  ") -> str:
-    return "\n".join(pad + line for line in text.splitlines())

@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis
+from edgedoctor.textfmt import indent
 from edgedoctor.tui.messages import DiagnosisChanged, Rechecked, StepOutcome
 from edgedoctor.tui.present import root_label, short, yaml_block
 from edgedoctor.tui.session import Checker
@@ -329,7 +330,7 @@ class WalkthroughScreen(Screen):
         if step.change and not getattr(step, "satisfied", None):
             parts.append(Text("would change: " if self.read_only else "the change: ", style="dim"))
             parts.append(Text(describe_change(step.change) + "\n", style="bold"))
-            parts.append(Text(_indent(yaml_block(change_view(step.change))) + "\n", style="dim"))
+            parts.append(Text(indent(yaml_block(change_view(step.change))) + "\n", style="dim"))
         if getattr(step, "secret_input", None):
             parts.append(Text(f"asks for {step.secret_input} when applying; it is never stored or shown\n", style="yellow"))
         if step.verify:
@@ -338,7 +339,7 @@ class WalkthroughScreen(Screen):
             parts.append(Text(f"GitOps: {step.gitops}\n", style="bold yellow"))
         if getattr(step, "git_snippet", None) and not getattr(step, "satisfied", None):
             parts.append(Text("change this in Git instead:", style="dim"))
-            parts.append(Text(_indent(str(step.git_snippet).rstrip()) + "\n"))
+            parts.append(Text(indent(str(step.git_snippet).rstrip()) + "\n"))
         if getattr(step, "satisfied", None):
             parts.append(Text(f"nothing to change: {step.satisfied}\n", style="green"))
         taken = self._taken_by_other(step)
@@ -366,7 +367,7 @@ class WalkthroughScreen(Screen):
             t.append(f"{r.message}\n")
             details = getattr(r, "details", None) or {}
             if details:
-                t.append(_indent(yaml_block(details)) + "\n", style="dim")
+                t.append(indent(yaml_block(details)) + "\n", style="dim")
         if st.get("error"):
             t.append("error: ", style="bold red")
             t.append(f"{st['error']}\n")
@@ -644,7 +645,7 @@ class WalkthroughScreen(Screen):
         body.append(describe_change(step.change) + "\n", style="bold")
         if step.target:
             body.append(f"target: {step.target}\n")
-        body.append(_indent(yaml_block(change_view(step.change))) + "\n\n", style="dim")
+        body.append(indent(yaml_block(change_view(step.change))) + "\n\n", style="dim")
         if step.gitops:
             body.append(f"GitOps: {step.gitops}\n\n", style="bold yellow")
         body.append(f"$ {step.command}\n", style="dim")
@@ -691,7 +692,3 @@ CHANGE_FIELDS = ("op", "kind", "namespace", "name", "patch_type", "subresource",
 def change_view(change: dict[str, Any] | None) -> dict[str, Any]:
     """The fields of a change a person checks before saying Yes (not the access list)."""
     return {k: change[k] for k in CHANGE_FIELDS if change and change.get(k) not in (None, "", [], {})}
-
-
-def _indent(text: str, pad: str = "  ") -> str:
-    return "\n".join(pad + line for line in text.splitlines())

@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 from edgedoctor import catalog
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis, Finding
+from edgedoctor.textfmt import indent
 from edgedoctor.tui import objects
 from edgedoctor.tui.present import (
     STATUS_STYLE,
@@ -150,7 +151,7 @@ class DetailPane(Vertical):
             parts.append(Text(" ".join(result.summary.split()) + "\n"))
             if result.details:
                 parts.append(Text("details:", style="dim"))
-                parts.append(Text(_indent(yaml_block(result.details)) + "\n"))
+                parts.append(Text(indent(yaml_block(result.details)) + "\n"))
         root_code = d.root_cause["code"] if d.root_cause else None
         if on_node:
             parts.append(Text(f"findings on {node}:", style="bold"))
@@ -203,7 +204,7 @@ class DetailPane(Vertical):
             body = str(e.get(key) or "").strip()
             if body:
                 t.append(f"{label}:\n", style="bold")
-                t.append(_indent(body) + "\n\n")
+                t.append(indent(body) + "\n\n")
         if e.get("signals"):
             t.append("What edgedoctor looks at:\n", style="bold")
             t.append("\n".join(f"  - {s}" for s in e["signals"]) + "\n\n")
@@ -214,7 +215,3 @@ class DetailPane(Vertical):
             t.append("References:\n", style="bold")
             t.append("\n".join(f"  - {r}" for r in e["references"]) + "\n")
         return t
-
-
-def _indent(text: str, pad: str = "  ") -> str:
-    return "\n".join(pad + line for line in text.splitlines())

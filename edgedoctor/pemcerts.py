@@ -16,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID, NameOID
 
+from edgedoctor.timefmt import format_utc
+
 
 def der_to_pem(der: bytes) -> str:
     return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM).decode()
@@ -54,10 +56,6 @@ def not_after(cert: x509.Certificate) -> _dt.datetime:
     return _utc(getattr(cert, "not_valid_after_utc", None) or cert.not_valid_after)
 
 
-def _iso(value: _dt.datetime) -> str:
-    return value.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def dns_sans(cert: x509.Certificate) -> list[str]:
     try:
         ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
@@ -80,8 +78,8 @@ def summary(cert: x509.Certificate) -> dict[str, Any]:
         "issuer_cn": _attr(cert.issuer, NameOID.COMMON_NAME),
         "serial": format(cert.serial_number, "x"),
         "sha256": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
-        "not_before": _iso(not_before(cert)),
-        "not_after": _iso(not_after(cert)),
+        "not_before": format_utc(not_before(cert)),
+        "not_after": format_utc(not_after(cert)),
         "sans": dns_sans(cert),
     }
 
