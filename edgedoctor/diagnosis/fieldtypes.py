@@ -184,9 +184,8 @@ def mark_mistyped(ctx: Ctx) -> None:
     """Turn the node of each mistyped object on the host's path `unknown`, naming the field."""
     per_node: dict[str, list[str]] = {}
     for kind in SCHEMAS:
-        for obj in ctx.idx.all(kind):
-            bad = wrong_fields(obj)
-            if not bad or not _on_path(ctx, obj):
+        for obj, bad in ctx.idx.mistyped(kind):
+            if not _on_path(ctx, obj):
                 continue
             where = f"{kind} {ns_of(obj) + '/' if ns_of(obj) else ''}{name_of(obj) or '(no name)'}"
             per_node.setdefault(NODE_OF_KIND[kind], []).append(f"{where}: {'; '.join(bad[:3])}")

@@ -96,6 +96,7 @@ class ClusterIndex:
                 if isinstance(owner, dict) and isinstance(owner.get("uid"), str):
                     self._children[owner["uid"]].append(obj)
         self.read_kinds = set(cluster.kinds_read) | set(self._by_kind)
+        self._mistyped: dict[str, list[tuple[Obj, list[str]]]] = {}
         # Kinds whose absence a layer asked about while they could not be read: the
         # diagnosis names them beside a root cause they may have hidden.
         self.consulted_gaps: set[str] = set()
@@ -112,6 +113,20 @@ class ClusterIndex:
     def all(self, kind: str) -> list[Obj]:
         self._consult(kind)
         return self._by_kind.get(kind, [])
+
+    def mistyped(self, kind: str) -> list[tuple[Obj, list[str]]]:
+        """Objects of `kind` with a field of the wrong type, and those fields; computed once
+        per index (many hosts diagnosed over one index share it)."""
+        if kind not in self._mistyped:
+            from edgedoctor.diagnosis.fieldtypes import wrong_fields
+
+            found = []
+            for o in self._by_kind.get(kind, []):
+                bad = wrong_fields(o)
+                if bad:
+                    found.append((o, bad))
+            self._mistyped[kind] = found
+        return self._mistyped[kind]
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         self._consult(kind)

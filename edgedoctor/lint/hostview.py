@@ -111,6 +111,8 @@ class HostView(ClusterIndex):
         self._children = shared._children
         self.read_kinds = shared.read_kinds
         self.errors_by_kind = shared.errors_by_kind
+        self._mistyped = shared._mistyped
+        self.consulted_gaps: set[str] = set()
         self._shared = shared
         self._cut: dict[str, list[Obj]] = {"Gateway": shared.gateways.lookup(host)}
         for kind, b in shared.routes.items():
@@ -118,8 +120,10 @@ class HostView(ClusterIndex):
         self._cut.update(shared.envoy_owned)
 
     def all(self, kind: str) -> list[Obj]:
+        self._consult(kind)
         cut = self._cut.get(kind)
         return cut if cut is not None else self._by_kind.get(kind, [])
 
     def in_namespace(self, kind: str, namespace: str) -> Iterable[Obj]:
+        self._consult(kind)
         return iter(self._shared.by_ns.get((kind, namespace), ()))
