@@ -93,6 +93,9 @@ def test_hosts_sorted_and_grouped_annotations(tmp_path):
 @pytest.mark.parametrize("content,expect", [
     ("apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels: {x: [}\n", ":5: not valid YAML"),
     ("# only a comment\n", "holds no Kubernetes objects"),
+    ("apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\napiVersion: gateway.networking.k8s.io/v1\n"
+     "kind: HTTPRoute\nmetadata: {name: r, namespace: a}\nspec:\n  hostnames: 7\n",
+     "bad.yaml:5: HTTPRoute a/r: spec.hostnames is an integer, expected a list"),
 ])
 def test_bad_input_is_one_line_exit_3(tmp_path, content, expect):
     p = tmp_path / "bad.yaml"

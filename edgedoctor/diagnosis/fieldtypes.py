@@ -95,15 +95,47 @@ def _ok(value: Any, want: type) -> bool:
 
 def wrong_fields(obj: Obj) -> list[str]:
     """`spec.hostnames is an integer, expected a list` for every mistyped field (null = absent)."""
-    schema = SCHEMAS.get(str(obj.get("kind")))
+    schema = _compiled(str(obj.get("kind")))
     if not schema:
         return []
     out: list[str] = []
-    for path, want in schema.items():
+    for path, parts, want in schema:
+        if all(v is None or _ok(v, want) for v in _reach(obj, parts)):
+            continue  # the common case, checked without building paths
         for where, value in _values(obj, path):
             if value is not None and not _ok(value, want):
                 out.append(f"{where} is {_type_name(value)}, expected {_TYPE_NAMES[want]}")
     return out
+
+
+_COMPILED: dict[str, list[tuple[str, tuple[tuple[str, bool], ...], type]]] = {}
+
+
+def _compiled(kind: str) -> list[tuple[str, tuple[tuple[str, bool], ...], type]]:
+    if kind not in _COMPILED:
+        _COMPILED[kind] = [
+            (path, tuple((p[:-2], True) if p.endswith("[]") else (p, False) for p in path.split(".")), want)
+            for path, want in SCHEMAS.get(kind, {}).items()
+        ]
+    return _COMPILED[kind]
+
+
+def _reach(obj: Any, parts: tuple[tuple[str, bool], ...]) -> list[Any]:
+    """The values `_values` finds, without their paths (the fast path of wrong_fields)."""
+    found = [obj]
+    for key, each in parts:
+        nxt: list[Any] = []
+        for v in found:
+            if isinstance(v, dict) and key in v:
+                child = v[key]
+                if not each:
+                    nxt.append(child)
+                elif isinstance(child, list):
+                    nxt.extend(child)
+        if not nxt:
+            return nxt
+        found = nxt
+    return found
 
 
 def _values(obj: Any, path: str) -> list[tuple[str, Any]]:

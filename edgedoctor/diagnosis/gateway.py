@@ -78,6 +78,8 @@ def choose_listener(ctx: Ctx, host: str) -> tuple[Listener | None, list[Listener
             per_gateway.append(_best_listener(cands))
     if not per_gateway:
         return None, []
+    if len(per_gateway) == 1:
+        return per_gateway[0], per_gateway  # nothing to choose between: no need to score
     resolved = _dns_addresses(ctx)
     routes = candidate_routes(ctx.idx, host)
 

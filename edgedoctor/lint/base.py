@@ -22,7 +22,14 @@ from edgedoctor.evidence import ClusterEvidence
 from edgedoctor.lint import gitops
 from edgedoctor.lint.load import Location, ManifestError, Manifests
 from edgedoctor.lint.predict import predict_statuses
-from edgedoctor.lint.run import VERDICT_RANK, HostResult, World, hosts_of, lint_world
+from edgedoctor.lint.run import (
+    VERDICT_RANK,
+    HostResult,
+    World,
+    hosts_of,
+    lint_world,
+    mistyped_error,
+)
 
 
 @dataclass
@@ -160,6 +167,7 @@ def compare(base: Base, m: Manifests) -> tuple[list[HostResult], int]:
     before_w = World(list(base.cluster.objects), {}, list(base.cluster.kinds_read))
     objects, where, kinds = overlay(base.cluster, m)
     after_w = World(objects, where, kinds)
+    mistyped_error(after_w)
     if base.now:
         before_w.now = after_w.now = base.now
     before_hosts = set(hosts_of(base.cluster.objects))

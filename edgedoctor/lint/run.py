@@ -257,9 +257,23 @@ def lint_world(w: World, hosts: list[str]) -> list[HostResult]:
     return [diagnose_host(w, h) for h in hosts]
 
 
+def mistyped_error(w: World) -> None:
+    """A field of the wrong type is refused by the API server at apply time; from manifests
+    it is bad input, named with its file and line (the engine would only say `unknown`)."""
+    from edgedoctor.diagnosis.fieldtypes import SCHEMAS
+    from edgedoctor.lint.load import ManifestError
+
+    for kind in SCHEMAS:
+        for obj, bad in w.idx.mistyped(kind):
+            loc = w.locate(obj)
+            if loc is not None:
+                raise ManifestError(f"{loc}: {_describe(obj)}: {bad[0]}")
+
+
 def lint_manifests(m: Manifests) -> list[HostResult]:
     objects, where, kinds = prepare(m)
     w = World(objects, where, kinds)
+    mistyped_error(w)
     return lint_world(w, hosts_of(objects))
 
 
