@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 import textwrap
 from typing import Any
@@ -147,6 +148,51 @@ def _token_provider(args: Any):
 # ---------------------------------------------------------------- the command
 
 
+_DENIED = re.compile(r"\bcannot (\w+) ([\w.-]+)")
+_USER = re.compile(r'User "([^"]*)"')
+
+
+def unreadable(errors: list[Any]) -> str:
+    """One line naming what the cluster would not let the plan read ("" when all was read).
+
+    A 403 names the verbs and resources the user lacks and the role that grants them; an
+    unreachable server or another API error is named as it is. A CRD that is not installed
+    is not an error here: its objects do not exist, the plan knows that.
+    """
+    from edgedoctor.kinds import BY_KIND
+
+    denied: list[str] = []
+    user = ""
+    other: list[str] = []
+    for e in errors:
+        if not isinstance(e, dict):
+            continue
+        reason = str(e.get("reason") or "")
+        kind = BY_KIND.get(str(e.get("kind")))
+        if "forbidden" in reason or "unauthorized" in reason:
+            if "unauthorized" in reason:
+                other.append(f"the API server rejected the credentials ({reason})")
+                continue
+            m = _DENIED.search(reason)
+            verb = m.group(1) if m else ("get" if kind and kind.kind == "Secret" else "list")
+            resource = (f"{kind.plural}.{kind.group}" if kind.group else kind.plural) if kind else (
+                m.group(2) if m else str(e.get("kind")))
+            where = reason.split(":", 1)[0] if kind and kind.kind == "Secret" and ":" in reason else ""
+            item = f"{verb} {resource}" + (f" {where}" if where and "/" in where else "")
+            if item not in denied:
+                denied.append(item)
+            user = user or (_USER.search(reason).group(1) if _USER.search(reason) else "")
+        elif "is not installed" not in reason:
+            other.append(f"{e.get('kind')}: {reason}")
+    if denied:
+        who = f'user "{user}"' if user else "these credentials"
+        return (f"{who} may not {', '.join(denied)} (403 Forbidden): bind the edgedoctor-reader "
+                "and edgedoctor-fixer ClusterRoles (deploy/) or use credentials that may read them")
+    if other:
+        return "the cluster could not be read completely: " + "; ".join(other)
+    return ""
+
+
 def run_fix(args: Any) -> int:
     from edgedoctor.remedy.plan import UnknownPlaybook, load_playbook
 
@@ -193,6 +239,12 @@ def _run(args: Any) -> int:
         ev, before = check(opts)
     except EvidenceError as e:
         return _err(str(e))
+    if not read_only:
+        refused = unreadable(ev.cluster.errors)
+        if refused:
+            # A plan made from part of the cluster would act on the wrong objects, or on
+            # none ("nothing to act on") while the real cause went unseen.
+            return _err(f"cannot plan {args.playbook}: {refused}; nothing was changed")
     plan = build_plan(args.playbook, ev, before, read_only=read_only)
     sys.stdout.write(render_plan(plan, before))
     apply = bool(getattr(args, "apply", False))
@@ -279,12 +331,12 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
         # Manual steps (a controller upgrade through Helm/Git) are instructions, not failures;
         # the steps that need them done carry a precondition that refuses them until then.
         manual = [s for s in considered if s.change and s.change.get("op") == "manual" and not s.satisfied]
-        bad = [s for s in considered if s not in manual and pre[s.id].outcome in ("denied", "failed", "blocked", "refused")]
+        bad = [s for s in considered if s not in manual and pre[s.id].outcome in ("denied", "failed", "conflict", "blocked", "refused")]
         if not apply:
             _out("")
             if yes:
                 _out("--yes confirms changes only together with --apply.")
-            hard = [s for s in considered if pre[s.id].outcome in ("denied", "failed")]
+            hard = [s for s in considered if pre[s.id].outcome in ("denied", "failed", "conflict")]
             if hard:
                 _out(f"No change was made. {len(hard)} step(s) would be refused: " + ", ".join(s.id for s in hard) + ".")
                 return EXIT_REFUSED
@@ -318,9 +370,21 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
 
 
 def _considered(plan: Plan, yes: bool) -> list[StepPlan]:
-    """The change steps that may run: with --yes, only the recommended option of a choice."""
+    """The change steps that may run: with --yes, only the recommended option of a choice.
+
+    A choice one of whose options is wholly in place is decided: none of its steps runs
+    (a second run must not switch to the other option and undo the first).
+    """
+    options: dict[tuple[str, str], bool] = {}
+    for s in plan.change_steps:
+        if s.choice and not s.optional:
+            key = (s.choice, str(s.option))
+            options[key] = options.get(key, True) and bool(s.satisfied)
+    decided = {choice for (choice, _), done in options.items() if done}
     out = []
     for s in plan.change_steps:
+        if s.choice in decided:
+            continue
         if s.optional and yes:
             continue
         if s.choice and yes and not s.recommended:

@@ -190,7 +190,32 @@ def load_api_client(
         raise
     except Exception as e:  # ConfigException, exec plugin failures, unreadable cert files
         raise LiveConfigError(f"kubeconfig context '{name}': {_one_line(e)}") from None
+    if not configuration.verify_ssl:
+        _insecure_notice(name, configuration.host)
     return api_client, Target(name, cluster_name, configuration.host, "kubeconfig")
+
+
+_insecure_said: set[str] = set()
+
+
+def _insecure_notice(context: str, server: str) -> None:
+    """Say once, in one line, that the API server's certificate is not verified.
+
+    urllib3 warns with InsecureRequestWarning on every request (about twenty for one
+    check, each a multi-line Python warning); one line of ours tells the same thing once.
+    """
+    import sys
+    import warnings
+
+    import urllib3
+
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    if server in _insecure_said:
+        return
+    _insecure_said.add(server)
+    print(f"edgedoctor: warning: the API server's certificate is not verified (context '{context}' sets "
+          f"insecure-skip-tls-verify): {server} could be anyone, and it receives the credentials",
+          file=sys.stderr)
 
 
 def _in_cluster_client(context: str | None) -> tuple[Any, Target]:

@@ -226,6 +226,48 @@ class ClusterWriter:
             )
         return allowed, " ".join(reason.split())
 
+    def whoami(self) -> str:
+        """The user the API server authenticates these credentials as (SelfSubjectReview,
+        authentication.k8s.io/v1, served since Kubernetes 1.28); raises WriteError."""
+        doc = self._request(
+            "POST",
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            body={"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"},
+        )
+        info = (doc.get("status") or {}).get("userInfo") or {}
+        name = info.get("username")
+        if not isinstance(name, str) or not name:
+            raise WriteError(0, "the SelfSubjectReview named no user")
+        return name
+
+    def secret_holds(self, namespace: str, name: str, key: str, value: str) -> bool:
+        """Does Secret namespace/name hold VALUE under KEY? Only the answer leaves this
+        method: the Secret's data is compared in memory and dropped (never returned,
+        logged or kept), so a rotation can tell that the same token is already there."""
+        import base64
+        import hmac
+
+        k = _kind("Secret")
+        raw = self._versioned_raw(k, namespace, name)
+        data = raw.get("data") if isinstance(raw, dict) else None
+        held = data.get(key) if isinstance(data, dict) else None
+        raw = data = None
+        if not isinstance(held, str):
+            return False
+        try:
+            have = base64.b64decode(held, validate=True)
+        except ValueError:
+            return False
+        return hmac.compare_digest(have, value.encode())
+
+    def _versioned_raw(self, k: Kind, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self._request("GET", _path(k, k.versions[0], namespace, name))
+        except WriteError as e:
+            if e.status == 404:
+                return None
+            raise
+
     def get(self, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
         try:
             return self._versioned(

@@ -33,6 +33,7 @@ from edgedoctor.remedy.errors import NotApplicable
 
 STUCK_MINUTES = 30.0  # as the diagnosis: an Order pending this long is stuck
 FAILED_ORDER_STATES = ("invalid", "errored", "expired")
+FINAL_CHALLENGE_STATES = ("valid", "invalid", "errored", "expired")
 RENEW_CONDITION = {
     "type": "Issuing",
     "status": "True",
@@ -110,6 +111,24 @@ def order_stuck(pc: PlanContext, order: Obj) -> bool:
 def cleanup_failing(ch: Obj) -> bool:
     reason = str(status(ch).get("reason") or "").lower()
     return any(m in reason for m in CLEANUP_ERROR_MARKS)
+
+
+def cleanup_fails(ch: Obj) -> bool:
+    """A Challenge whose cleanup (removing its TXT record) ran and failed.
+
+    Cleanup runs only once a Challenge is finished (a final state) or deleted. cert-manager
+    sets `processing` back to false after a successful cleanup and returns the cleanup error
+    before doing so: a finished, presented Challenge still `processing` is one whose cleanup
+    fails, whatever the solver's message (reference: cert-manager.md §3). A pending Challenge
+    (waiting to be scheduled, `processing: false`) has had no cleanup at all.
+    """
+    st = status(ch)
+    final = str(st.get("state") or "") in FINAL_CHALLENGE_STATES
+    if not (final or meta(ch).get("deletionTimestamp")):
+        return False
+    if cleanup_failing(ch):
+        return True
+    return final and st.get("processing") is True and st.get("presented") is True
 
 
 def cert_manager(pc: PlanContext) -> Controller | None:
@@ -324,8 +343,16 @@ def delete_stuck_orders(pc: PlanContext, params: dict[str, Any]) -> list[Expansi
 
 
 def delete_stuck_challenges(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
+    """The Challenges of the stuck Orders; `only: cleanup-fails` keeps those whose cleanup fails."""
     cert = certificate(pc)
     _reqs, _orders, chals = _stuck_chain(pc, cert)
+    if params.get("only") == "cleanup-fails":
+        left = [c for c in chals if not cleanup_fails(c)]
+        chals = [c for c in chals if cleanup_fails(c)]
+        if left:
+            pc.notes.append("left alone (their cleanup has not failed): " + ", ".join(
+                f"Challenge {name_of(c)} (state {status(c).get('state') or 'pending'}, "
+                f"processing {status(c).get('processing')})" for c in left))
     out = []
     for ch in chals:
         st = status(ch)

@@ -99,6 +99,9 @@ def delete(obj: Obj) -> dict[str, Any]:
         # Only this object: one re-created under the same name (cert-manager's stable
         # CertificateRequest names) is another object and is left alone.
         "uid": meta(obj).get("uid"),
+        # ... and only as the diagnosis saw it: the delete carries this resourceVersion as a
+        # precondition, so a changed object (a Challenge that went valid meanwhile) is refused.
+        "resource_version": meta(obj).get("resourceVersion"),
         "access": [access("get", kind, ns, name), access("delete", kind, ns, name)],
     }
 

@@ -606,7 +606,13 @@ def restart_k8s_gateway(pc: PlanContext, params: dict[str, Any]) -> list[Expansi
 
 def _restart(pc: PlanContext, dep: Obj) -> Expansion:
     body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: pc.ev.now}}}}}
-    change = C.patch(dep, body, expect=[])
+    # A restart since the Secret got its certificate is the one this step asks for: another
+    # would load the same Secret again (then Envoy Gateway's logs, not a restart, tell why).
+    f = pc.finding("cert-stale-served")
+    since = f.evidence.get("secret_not_before") if f is not None else None
+    expect = ([{"path": ["spec", "template", "metadata", "annotations", RESTARTED_AT], "not_before": since}]
+              if since else [])
+    change = C.patch(dep, body, expect=expect)
     return Expansion(target=obj_ref(dep), change=change, label=name_of(dep),
                      command=f"kubectl -n {ns_of(dep)} rollout restart deployment/{name_of(dep)}",
                      explain=f"Deployment {ns_of(dep)}/{name_of(dep)} rolls its Pods one by one (as `kubectl rollout "

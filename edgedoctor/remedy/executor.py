@@ -53,8 +53,9 @@ class Executor:
         self._secret_provider = secret_provider
         self._rediagnose = rediagnose
         self._secrets: list[str] = []  # values to scrub from every message (never stored elsewhere)
+        whoami = getattr(writer, "whoami", None) if not self.read_only else None
         self.audit = AuditLog(audit_log, playbook=playbook_id, host=host or (evidence.host if evidence else ""),
-                              context=context, scrub=self._scrub)
+                              context=context, scrub=self._scrub, whoami=whoami)
         self._audit_enabled = audit_log is not None or not self.read_only
         self._dry_passed: set[str] = set()
 
@@ -239,6 +240,10 @@ class Executor:
                         False, "denied", f"not allowed: {reason}; nothing was changed", access=reviews))
             server = self._send(ch, live, dry_run=True, secret=DRY_RUN_VALUE)
         except WriteError as e:
+            if e.status == 409:
+                return self._log(step, dry_run=True, applied=False, r=self._result(
+                    False, "conflict", f"server dry run refused {describe_change(ch)}: the object changed since "
+                    f"it was read ({e.reason}); nothing was changed: run the playbook again"))
             return self._log(step, dry_run=True, applied=False,
                              r=self._result(False, "failed", f"server dry run refused {describe_change(ch)}: {e}; nothing was changed"))
         except Exception as e:  # a bug must not look like a refusal by the server
@@ -278,6 +283,10 @@ class Executor:
                     return self._log(step, dry_run=False, applied=False, r=self._result(
                         False, "refused", f"no value given for {step.secret_input or 'the secret'}: nothing was changed"))
                 self._secrets += [secret, base64.b64encode(secret.encode()).decode()]
+                if self._holds_secret(ch, live, secret):
+                    return self._log(step, dry_run=False, applied=False, r=self._result(
+                        True, "unchanged", f"nothing to change: {_obj_text(ch)} already holds this value "
+                        f"({', '.join(as_list(ch.get('fields')))})"))
             out = self._send(ch, live, dry_run=False, secret=secret)
         except WriteError as e:
             if e.status == 409:
@@ -295,6 +304,17 @@ class Executor:
         return self._log(step, dry_run=False, applied=True, r=self._result(
             True, "ok", f"applied: {describe_change(ch)}", resource_version=meta(out).get("resourceVersion")))
 
+    def _holds_secret(self, ch: dict[str, Any], live: Obj | None, secret: str) -> bool:
+        """The Secret already holds the value given for it (a second rotation with the same
+        token changes nothing). Compared by the writer in memory; only a bool comes back."""
+        path = list(as_dict(ch.get("secret")).get("path") or [])
+        if live is None or ch.get("kind") != "Secret" or len(path) != 2 or path[0] != "data":
+            return False
+        holds = getattr(self.writer, "secret_holds", None)
+        if holds is None:
+            return False
+        return bool(holds(str(ch.get("namespace")), str(ch.get("name")), str(path[1]), secret))
+
     def _send(self, ch: dict[str, Any], live: Obj | None, *, dry_run: bool, secret: str | None) -> Obj:
         w = self.writer
         op, kind, ns, name = ch.get("op"), str(ch.get("kind")), ch.get("namespace"), str(ch.get("name"))
@@ -305,11 +325,12 @@ class Executor:
         if op == "create":
             return w.create(kind, ns, body, dry_run=dry_run)
         if op == "delete":
-            # The uid and resourceVersion just read: the server refuses the delete if the
-            # object was replaced or changed in between, so the wrong object is never removed.
+            # The uid and resourceVersion the plan was made from (those just read when the
+            # plan has none): the server refuses the delete (409) if the object was replaced
+            # or changed since, so an object nobody looked at is never removed.
             assert live is not None
-            return w.delete(kind, ns, name, dry_run=dry_run, uid=meta(live).get("uid"),
-                            resource_version=meta(live).get("resourceVersion"))
+            return w.delete(kind, ns, name, dry_run=dry_run, uid=ch.get("uid") or meta(live).get("uid"),
+                            resource_version=ch.get("resource_version") or meta(live).get("resourceVersion"))
         if op == "update-status":
             assert live is not None
             return w.update_status(kind, str(ns), name, _with_conditions(live, as_list(as_dict(body).get("conditions"))),

@@ -64,7 +64,8 @@ def value_at(obj: Any, path: Path, default: Any = None) -> Any:
 
 
 def expect_holds(obj: Any, expect: dict[str, Any]) -> bool:
-    """One expectation: {"path", "equals"} | {"path", "contains"} | {"path", "absent": True}."""
+    """One expectation: {"path", "equals"} | {"path", "contains"} | {"path", "absent": True}
+    | {"path", "not_before": RFC 3339 time} (a time at or after it)."""
     v = get_path(obj, list(expect.get("path") or []))
     if expect.get("absent"):
         return v is _MISSING or v in (None, [], {}, "")
@@ -77,7 +78,17 @@ def expect_holds(obj: Any, expect: dict[str, Any]) -> bool:
         if isinstance(v, (list, str)):
             return want in v
         return False
+    if "not_before" in expect:
+        have, since = _instant(v), _instant(expect["not_before"])
+        return have is not None and since is not None and have >= since
     return True
+
+
+def _instant(value: Any) -> Any:
+    """An RFC 3339 time as an aware datetime, None when it is not one."""
+    from edgedoctor.timefmt import parse_rfc3339
+
+    return parse_rfc3339(value)
 
 
 def all_hold(obj: Any, expects: list[dict[str, Any]]) -> bool:

@@ -78,8 +78,16 @@ class Plan:
 
     @property
     def nothing_to_change(self) -> bool:
+        """Every change is in place: each plain step, and one whole option of each choice
+        (the other options of a choice are alternatives, not left-over work)."""
         ch = self.change_steps
-        return bool(ch) and all(s.satisfied for s in ch)
+        options: dict[str, dict[str, bool]] = {}
+        for s in ch:
+            if s.choice and not s.optional:
+                group = options.setdefault(s.choice, {})
+                group[str(s.option)] = group.get(str(s.option), True) and bool(s.satisfied)
+        plain = [s for s in ch if not s.choice and not s.optional]
+        return bool(ch) and all(s.satisfied for s in plain) and all(any(g.values()) for g in options.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -204,6 +212,12 @@ def build_plan(
         elif pb.get("requires_finding", True) is False and plan.change_steps:
             plan.notes.insert(0, f"the diagnosis of {ev.host} does not call for it ({_shows(diagnosis)}); "
                                  "it runs because you asked for it")
+        elif not plan.change_steps:
+            # Typically the second run after a successful one: what it acted on is gone.
+            raise NotApplicable(
+                f"nothing to change: playbook {playbook_id} finds nothing to act on for {ev.host}, whose "
+                f"diagnosis shows {_shows(diagnosis)} (it fixes {', '.join(fixes)})"
+                + ("; " + "; ".join(plan.notes) if plan.notes else ""))
         else:
             raise NotApplicable(
                 f"playbook {playbook_id} fixes {', '.join(fixes)}; the diagnosis of {ev.host} shows "
