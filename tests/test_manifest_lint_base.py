@@ -49,6 +49,7 @@ def test_a_change_that_breaks_a_host(tmp_path):
     assert rc == 2
     text, _ = lint_command([_write(tmp_path, route)], base=str(RECORDINGS / "healthy-single-gateway.yaml"))
     assert "shop.northwind.example: ok → critical route-not-accepted" in text
+    assert text.splitlines()[0] == "CRITICAL lint: 1 hosts changed, 1 worse, 0 better"
 
 
 def test_a_change_that_fixes_a_host(tmp_path):
@@ -66,6 +67,7 @@ def test_a_change_that_fixes_a_host(tmp_path):
     assert rc == 0
     text, _ = lint_command([_write(tmp_path, route)], base=base)
     assert "crm.litware.example: critical route-not-accepted → ok" in text
+    assert text.splitlines()[0] == "OK lint: 1 hosts changed, 0 worse, 1 better"
 
 
 def test_a_new_host_has_no_before(tmp_path):
@@ -90,3 +92,26 @@ def test_a_gateway_change_rejudges_the_routes_on_it(tmp_path):
     h = _hosts(out)["shop.northwind.example"]
     assert (h["before"]["verdict"], h["root_cause"]["code"], rc) == ("ok", "route-not-accepted", 2)
     assert "NotAllowedByListeners" in h["findings"][0]["message"]
+
+
+def test_live_context_is_the_base(tmp_path):
+    # The current state read from an API server (the fake one, over real HTTP), never written to.
+    from tests import casekit
+    from tests.fakeapi import FakeAPI
+
+    objs = casekit.apply_edits(casekit.base_objects(), {})
+    route = copy.deepcopy(next(o for o in objs if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == "app"))
+    route.pop("status", None)
+    route["spec"]["parentRefs"][0]["namespace"] = "shop"  # no Gateway there
+    with FakeAPI(objs) as api:
+        kc = api.kubeconfig(tmp_path / "config")
+        out, rc = lint_command([_write(tmp_path, route)], context="fake", kubeconfig=str(kc), output="json")
+        assert api.writes == []
+    doc = json.loads(out)
+    assert doc["base"]["kind"] == "live"
+    h = {x["host"]: x for x in doc["hosts"]}["app.example.com"]
+    assert h["before"] is not None
+    # The landing route (*.example.com) now answers for the host: the change breaks it.
+    codes = [f["code"] for f in h["findings"]]
+    assert "route-shadowed-by-wildcard" in codes, codes
+    assert rc == 2

@@ -25,4 +25,4 @@ def lint_command(paths: list[str], *, base: str | None = None, context: str | No
 
     b = load_base(base, context=context, kubeconfig=kubeconfig)
     results, worst = compare(b, m)
-    return render(results, output, base=b.source), worst
+    return render(results, output, base=b.source, exit_code=worst), worst

@@ -50,12 +50,21 @@ def _before_after(r: HostResult) -> str:
     return f"{was} → {now}"
 
 
-def to_text(results: list[HostResult], with_base: bool = False) -> str:
+_RANK = {"ok": 0, "warning": 1, "critical": 2}
+_LEVEL = {0: "OK", 1: "WARNING", 2: "CRITICAL"}
+
+
+def to_text(results: list[HostResult], with_base: bool = False, exit_code: int | None = None) -> str:
     rs = ordered(results)
     crit = sum(r.verdict == "critical" for r in rs)
     warn = sum(r.verdict == "warning" for r in rs)
-    worst = "CRITICAL" if crit else ("WARNING" if warn else "OK")
-    lines = [f"{worst} lint: {len(rs)} hosts, {crit} critical, {warn} warning"]
+    if with_base:
+        worse = sum(1 for r in rs if _RANK[r.verdict] > _RANK[(r.before or {}).get("verdict", "ok")])
+        better = sum(1 for r in rs if r.before and _RANK[r.verdict] < _RANK.get(r.before["verdict"], 0))
+        lines = [f"{_LEVEL.get(exit_code or 0, 'OK')} lint: {len(rs)} hosts changed, {worse} worse, {better} better"]
+    else:
+        worst = "CRITICAL" if crit else ("WARNING" if warn else "OK")
+        lines = [f"{worst} lint: {len(rs)} hosts, {crit} critical, {warn} warning"]
     for r in rs:
         if with_base:
             change = _before_after(r)
@@ -124,11 +133,12 @@ def to_junit(results: list[HostResult]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def render(results: list[HostResult], fmt: str, base: dict[str, Any] | None = None) -> str:
+def render(results: list[HostResult], fmt: str, base: dict[str, Any] | None = None,
+           exit_code: int | None = None) -> str:
     if fmt == "json":
         return to_json(results, base)
     if fmt == "junit":
         return to_junit(results)
     if fmt == "github":
         return to_github(results)
-    return to_text(results, with_base=base is not None)
+    return to_text(results, with_base=base is not None, exit_code=exit_code)
