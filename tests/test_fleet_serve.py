@@ -65,41 +65,48 @@ def test_serve_is_scraped_and_stops_on_sigterm(tmp_path):
 def test_never_two_sweeps_at_once_and_scrapes_do_not_wait():
     active, peak, calls = [0], [0], [0]
     lock = threading.Lock()
+    release = threading.Event()
 
     class Result:  # what SweepCollector reads
         contexts: list = []
         hosts: list = []
 
-    def slow_sweep():
+    def blocked_sweep():
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
             calls[0] += 1
-        time.sleep(0.4)  # far longer than the interval
+            n = calls[0]
+        if n == 2:
+            release.wait(10)  # the second sweep hangs until the test lets it go
         with lock:
             active[0] -= 1
         return Result()
 
-    exporter = Exporter(slow_sweep, interval=0.05)
+    exporter = Exporter(blocked_sweep, interval=0.01)
     server = make_server(exporter, ("127.0.0.1", 0))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     exporter.thread.start()
     url = f"http://127.0.0.1:{server.server_address[1]}/metrics"
-    slowest = 0.0
     try:
-        end = time.monotonic() + 1.5
-        while time.monotonic() < end:
-            t = time.monotonic()
-            httpx.get(url, timeout=5)
-            slowest = max(slowest, time.monotonic() - t)
-            time.sleep(0.03)
+        deadline = time.monotonic() + 10
+        while calls[0] < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # thirty intervals pass while the second sweep hangs
+        assert calls[0] == 2
+        # A scrape meanwhile answers from the first sweep at once, saying one sweep runs.
+        fams = families(httpx.get(url, timeout=5).text)
+        assert fams["edgedoctor_sweep_running"].samples[0].value == 1
+        assert fams["edgedoctor_sweeps"].samples[0].value == 1
+        release.set()
+        while calls[0] < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
+        release.set()
         exporter.stop.set()
         server.shutdown()
         server.server_close()
-    assert peak[0] == 1
-    assert 3 <= calls[0] <= 5  # back to back, 0.4 s each, for 1.5 s
-    assert slowest < 0.3  # a scrape while a sweep runs is answered from the last result
+    assert calls[0] >= 4 and peak[0] == 1
 
 
 @pytest.mark.parametrize("args, message", [
