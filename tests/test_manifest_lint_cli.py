@@ -156,3 +156,14 @@ def test_directory_skips_hidden_and_other_files(tmp_path):
     assert [o["metadata"]["name"] for o in m.objects] == ["a"]
     with pytest.raises(ManifestError):
         load_manifests([])
+
+
+def test_links_not_in_the_manifests_are_named_not_passed(tmp_path):
+    # An app-only tree: the Gateway lives elsewhere, so the edge links are not judged.
+    (tmp_path / "app.yaml").write_text((TREES / "platform" / "app.yaml").read_text())
+    r = run(str(tmp_path), "-o", "json")
+    assert r.returncode == 0
+    (h,) = json.loads(r.stdout)["hosts"]
+    assert h["verdict"] == "ok" and h["not_judged"] and h["not_judged"][0].startswith("load-balancer, gateway, listener: ")
+    full = json.loads(run(str(TREES / "platform"), "-o", "json").stdout)["hosts"][0]
+    assert "not_judged" not in full

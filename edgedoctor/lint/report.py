@@ -70,7 +70,7 @@ def to_text(results: list[HostResult], with_base: bool = False, exit_code: int |
             change = _before_after(r)
             lines.append(f"{r.host}: {change}")
         elif r.verdict == "ok":
-            lines.append(f"{r.host}: ok")
+            lines.append(f"{r.host}: ok" + (" (not judged: " + "; ".join(r.not_judged) + ")" if r.not_judged else ""))
             continue
         else:
             lines.append(f"{r.host}: {r.verdict} {r.root_code}")

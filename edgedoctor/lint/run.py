@@ -21,9 +21,10 @@ from edgedoctor.lint import gitops, rules
 from edgedoctor.lint.hostview import SharedIndex
 from edgedoctor.lint.load import Location, Manifests
 from edgedoctor.lint.predict import predict_statuses
-from edgedoctor.model import SEVERITY_RANK, Finding
+from edgedoctor.model import NODE_ORDER, SEVERITY_RANK, Finding
 from edgedoctor.timefmt import utc_now
 
+_NODE_INDEX = {n: i for i, n in enumerate(NODE_ORDER)}
 SEVERITY_VERDICT = {"critical": "critical", "warning": "warning"}
 VERDICT_RANK = {"ok": 0, "warning": 1, "critical": 2}
 # Kinds a tree that holds a Gateway holds completely: their absence is meaningful.
@@ -71,6 +72,8 @@ class HostResult:
     findings: list[LintFinding]
     before: dict[str, Any] | None = None
     has_before: bool = False
+    # Links the objects given could not judge (e.g. no Gateway among them): not a pass.
+    not_judged: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -82,6 +85,8 @@ class HostResult:
         }
         if self.has_before:
             out["before"] = self.before
+        if self.not_judged:
+            out["not_judged"] = self.not_judged
         return out
 
 
@@ -250,7 +255,13 @@ def diagnose_host(w: World, host: str) -> HostResult:
         if VERDICT_RANK[f.severity] > VERDICT_RANK[verdict]:
             verdict = f.severity
     root = next((f for f in out if f.severity == verdict), None) if verdict != "ok" else None
-    return HostResult(host, verdict, root.category if root else None, root.code if root else None, out)
+    by_summary: dict[str, list[str]] = {}
+    for name, n in sorted(ctx.nodes.items(), key=lambda kv: _NODE_INDEX.get(kv[0], 99)):
+        if n.status in ("unknown", "error"):
+            by_summary.setdefault(n.summary, []).append(name)
+    unknown = [f"{', '.join(nodes)}: {summary}" for summary, nodes in by_summary.items()]
+    return HostResult(host, verdict, root.category if root else None, root.code if root else None, out,
+                      not_judged=unknown)
 
 
 def lint_world(w: World, hosts: list[str]) -> list[HostResult]:
