@@ -82,6 +82,7 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
             context=opts.context,
             timeout=min(opts.timeout, 15.0),
             secret_names=lambda objects: needed_secrets(opts.host, objects),
+            service_names=lambda objects: needed_services(opts.host, objects),
         )
     except LiveConfigError as e:
         raise EvidenceError(str(e)) from None
@@ -262,6 +263,28 @@ def complete_probes(ev: Evidence, opts: CheckOptions, args: dict[str, Any], earl
             "timeout": opts.timeout,
         }
     )
+
+
+def needed_services(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The Services this host's check may need: the backends of every route that may serve
+    the host (a hostname covering it, or none: the listener's then decides), and a Service
+    named as each Gateway with a listener for the host (Envoy Gateway's GatewayNamespace mode)."""
+    from edgedoctor.diagnosis.gateway import listeners
+    from edgedoctor.diagnosis.hostnames import gw_matches
+    from edgedoctor.diagnosis.index import as_list, name_of, ns_of, spec
+    from edgedoctor.kube.live import route_backends
+
+    out: set[tuple[str, str]] = set()
+    for obj in objects:
+        kind = obj.get("kind")
+        if kind == "Gateway":
+            if any(gw_matches(ls.hostname, host) for ls in listeners(obj)):
+                out.add((ns_of(obj) or "default", name_of(obj)))
+        elif kind in ("HTTPRoute", "GRPCRoute"):
+            names = [str(h).lower() for h in as_list(spec(obj).get("hostnames"))]
+            if not names or any(gw_matches(h, host) for h in names):
+                out.update(route_backends(obj))
+    return sorted(out)
 
 
 def needed_secrets(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -910,6 +910,9 @@ class FakeAPI:
                 if kind == k.kind and (route.namespace is None or ns == route.namespace)
             ]
             rv = str(self._rv)
+        selector = query.get("labelSelector", [""])[-1]
+        if selector:
+            items = [o for o in items if _selects(selector, (o.get("metadata") or {}).get("labels") or {})]
         if k.group in _BUILTIN_GROUPS:
             for item in items:
                 item.pop("apiVersion", None)
@@ -1071,6 +1074,37 @@ class FakeAPI:
                 meta["resourceVersion"] = self._next_rv()
                 self._store[key] = obj
         return 201, self._served_copy(route, obj)
+
+
+def _selects(selector: str, labels: dict[str, str]) -> bool:
+    """kube-apiserver's label selector: `k=v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`,
+    comma-separated requirements all holding."""
+    import re
+
+    for req in re.findall(r"[^,(]+(?:\([^)]*\))?", selector):
+        req = req.strip()
+        if not req:
+            continue
+        m = re.fullmatch(r"(\S+)\s+(in|notin)\s+\(([^)]*)\)", req)
+        if m:
+            values = {v.strip() for v in m.group(3).split(",")}
+            inside = m.group(1) in labels and labels[m.group(1)] in values
+            if inside != (m.group(2) == "in"):
+                return False
+        elif "!=" in req:
+            key, value = req.split("!=", 1)
+            if labels.get(key.strip()) == value.strip():
+                return False
+        elif "=" in req:
+            key, value = req.replace("==", "=").split("=", 1)
+            if labels.get(key.strip()) != value.strip():
+                return False
+        elif req.startswith("!"):
+            if req[1:].strip() in labels:
+                return False
+        elif req not in labels:
+            return False
+    return True
 
 
 def _verb(method: str, route: _Route | None) -> str:

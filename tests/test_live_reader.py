@@ -181,7 +181,8 @@ def sample_objects() -> list[dict[str, Any]]:
         {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": {"name": "k8s-gateway", "namespace": "dns"},
+            "metadata": {"name": "k8s-gateway", "namespace": "dns",
+                         "labels": {"app.kubernetes.io/name": "k8s-gateway"}},
             "spec": {
                 "template": {
                     "spec": {
@@ -191,7 +192,8 @@ def sample_objects() -> list[dict[str, Any]]:
                                 "image": "quay.io/oriedge/k8s_gateway:v0.4.0",
                                 "env": [{"name": "CF_API_TOKEN", "value": PLANTED_ENV_TOKEN}],
                             }
-                        ]
+                        ],
+                        "volumes": [{"name": "config-volume", "configMap": {"name": "k8s-gateway"}}],
                     }
                 }
             },
@@ -327,6 +329,30 @@ def test_lists_cluster_wide_and_never_lists_secrets(api: FakeAPI, kubeconfig: Pa
     assert {r["method"] for r in api.requests} == {"GET"}
 
 
+def test_services_endpointslices_deployments_only_where_the_chain_points(tmp_path: Path) -> None:
+    """Label-selected Deployments and Services, backends by name, their EndpointSlices by
+    the service-name label: nothing of these kinds is listed unselected when every
+    controller carries its chart's labels."""
+    objs = sample_objects()
+    for name, image, label in (("cert-manager", "quay.io/jetstack/cert-manager-controller:v1.19.1", "cert-manager"),
+                               ("envoy-gateway", "docker.io/envoyproxy/gateway:v1.9.0", "gateway-helm")):
+        objs.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                     "metadata": {"name": name, "namespace": name, "labels": {"app.kubernetes.io/name": label}},
+                     "spec": {"template": {"spec": {"containers": [{"name": "c", "image": image}]}}}})
+    with FakeAPI(objs) as server:
+        ev = read(server.kubeconfig(tmp_path / "config"))
+        requests = [r for r in server.requests if r["method"] == "GET"]
+    assert not ev.errors
+    for r in requests:
+        path, query = r["path"], r["query"]
+        if any(f"/{res}" in path for res in ("services", "deployments", "endpointslices", "configmaps")):
+            named = path.rstrip("/").split("/")[-2] in ("services", "configmaps")
+            assert named or query.get("labelSelector"), (path, query)
+    assert "Deployment" in ev.kinds_read and "Service" in ev.kinds_read and "EndpointSlice" in ev.kinds_read
+    assert names(ev, "Deployment") >= {"dns/k8s-gateway"}
+    assert "app/app" not in names(ev, "Deployment")  # an app's own Deployment is not the edge's
+
+
 def test_default_secrets_are_listener_refs_and_certificate_secrets(
     api: FakeAPI, kubeconfig: Path
 ) -> None:
@@ -384,7 +410,7 @@ def test_configmaps_only_corefiles_where_dns_servers_run(api: FakeAPI, kubeconfi
     ev = read(kubeconfig)
     assert names(ev, "ConfigMap") == {"dns/k8s-gateway"}
     cm_paths = {r["path"] for r in api.requests if "configmaps" in r["path"]}
-    assert cm_paths == {"/api/v1/namespaces/dns/configmaps"}
+    assert cm_paths == {"/api/v1/namespaces/dns/configmaps/k8s-gateway"}  # by name, as mounted
     assert "ConfigMap" in ev.kinds_read
 
 
@@ -409,13 +435,11 @@ def test_pages_are_followed(
         )
     monkeypatch.setattr(live, "PAGE_SIZE", 2)
     ev = read(kubeconfig)
-    assert len(by_kind(ev, "Service")) == 5
+    # Services are read where the chain points: the route's backend, not the extras.
+    assert names(ev, "Service") == {"app/app"}
     assert len(by_kind(ev, "Certificate")) == 6
     continued = [r for r in api.requests if r["query"].get("continue")]
-    assert {r["path"] for r in continued} >= {
-        "/api/v1/services",
-        "/apis/cert-manager.io/v1/certificates",
-    }
+    assert {r["path"] for r in continued} >= {"/apis/cert-manager.io/v1/certificates"}
 
 
 def test_older_served_version_is_used(api: FakeAPI, kubeconfig: Path) -> None:
@@ -435,11 +459,13 @@ def test_snapshot_file_feeds_the_server(tmp_path: Path) -> None:
         "  metadata: {name: from-file, namespace: edge}\n  spec: {gatewayClassName: eg}\n"
         "---\n"
         "apiVersion: v1\nkind: ServiceList\nitems:\n- metadata: {name: svc, namespace: edge}\n"
+        "- metadata: {name: from-file, namespace: edge}\n"
     )
     with FakeAPI.from_snapshot([snap]) as server:
         ev = read(server.kubeconfig(tmp_path / "config"))
     assert names(ev, "Gateway") == {"edge/from-file"}
-    assert names(ev, "Service") == {"edge/svc"}
+    # Only the Service named as the Gateway is the chain's (GatewayNamespace mode).
+    assert names(ev, "Service") == {"edge/from-file"}
 
 
 # ---------------------------------------------------------------- kinds that fail

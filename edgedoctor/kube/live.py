@@ -1,12 +1,19 @@
-"""Read the cluster evidence from a live API server.
+"""Read the cluster evidence from a live API server, reading only what the chain names.
 
-Every kind of edgedoctor.kinds is LISTed across all namespaces, concurrently,
-except two that are read narrowly because they are sensitive or large:
+The kinds a host's chain can start from (Gateway API, Envoy Gateway and cert-manager
+objects, Namespaces) are LISTed across all namespaces, concurrently: which Gateway, route
+or Certificate serves a host can only be found by looking at all of them. The rest is read
+where the chain points:
 
-- Secrets: only the ones the edge points at, GET by name, each reduced by
-  `edgedoctor.redact` the moment it arrives (no key or token is kept);
-- ConfigMaps: only in namespaces running a k8s_gateway/CoreDNS Deployment, and
-  only those holding a Corefile.
+- Deployments and Services by label selector: the Envoy data plane (Envoy Gateway's owner
+  labels) and the controllers (their charts' name labels); a controller role the objects
+  need but no label found is looked for once across all Deployments (hand-made installs);
+- Services by name: the backends of the routes that may serve the host, and a Service
+  named as its Gateway (Envoy Gateway's GatewayNamespace mode); their EndpointSlices by
+  the `kubernetes.io/service-name` label, in the Service's namespace;
+- Secrets by name: only the ones the edge points at, each reduced by `edgedoctor.redact`
+  the moment it arrives (no key or token is kept);
+- ConfigMaps by name: the Corefile a k8s_gateway/CoreDNS Deployment mounts.
 
 A kind that cannot be read becomes an entry of ClusterEvidence.errors and the rest
 goes on; a server that cannot be reached at all is reported once, quickly.
@@ -32,17 +39,31 @@ __all__ = [
     "LiveConfigError",
     "read_live",
     "default_secret_names",
+    "default_service_names",
     "dns_server_namespaces",
+    "dns_server_configmaps",
 ]
 
 SecretNames = Callable[[list[dict[str, Any]]], Iterable[tuple[str, str]]]
+ServiceNames = Callable[[list[dict[str, Any]]], Iterable[tuple[str, str]]]
 
 WORKERS = 8
 PAGE_SIZE = 500
 # Images of the DNS servers whose Corefile the diagnosis reads.
 DNS_SERVER_IMAGES = ("k8s_gateway", "k8s-gateway", "coredns")
-# Kinds read narrowly, after the cluster-wide LISTs.
-_NARROW = ("Secret", "ConfigMap")
+# Kinds read where the chain points (selectors, names), not listed cluster-wide.
+_NARROW = ("Secret", "ConfigMap", "Service", "EndpointSlice", "Deployment")
+# Label selectors for the Deployments and Services the diagnosis looks at: the Envoy data
+# plane (Envoy Gateway's own labels) and the controllers (the names their charts give).
+CONTROLLER_NAMES = "cert-manager,external-dns,gateway-helm,envoy-gateway,k8s-gateway,k8s_gateway,coredns"
+SELECTED: tuple[tuple[str, str], ...] = (
+    ("Deployment", "app.kubernetes.io/managed-by=envoy-gateway"),
+    ("Deployment", f"app.kubernetes.io/name in ({CONTROLLER_NAMES})"),
+    ("Deployment", f"app in ({CONTROLLER_NAMES})"),
+    ("Deployment", "control-plane=envoy-gateway"),
+    ("Service", "gateway.envoyproxy.io/owning-gateway-name"),
+    ("Service", "gateway.envoyproxy.io/owning-gatewayclass"),
+)
 
 
 # ---------------------------------------------------------------- failures
@@ -167,6 +188,57 @@ def dns_server_namespaces(objects: list[dict[str, Any]]) -> list[str]:
     return sorted(found)
 
 
+def _pod_spec(obj: dict[str, Any]) -> dict[str, Any]:
+    spec = ((obj.get("spec") or {}).get("template") or {}).get("spec")
+    return spec if isinstance(spec, dict) else {}
+
+
+def dns_server_configmaps(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The ConfigMaps a k8s_gateway or CoreDNS Deployment mounts (its Corefile)."""
+    out: set[tuple[str, str]] = set()
+    for obj in objects:
+        if obj.get("kind") != "Deployment":
+            continue
+        pod = _pod_spec(obj)
+        images = " ".join(str((c or {}).get("image") or "").lower() for c in pod.get("containers") or [])
+        if not any(mark in images for mark in DNS_SERVER_IMAGES):
+            continue
+        ns = (obj.get("metadata") or {}).get("namespace") or "default"
+        for vol in pod.get("volumes") or []:
+            name = ((vol or {}).get("configMap") or {}).get("name")
+            if isinstance(name, str) and name:
+                out.add((ns, name))
+    return sorted(out)
+
+
+def default_service_names(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Every route's backend Services and a Service named as each Gateway (any host)."""
+    out: set[tuple[str, str]] = set()
+    for obj in objects:
+        kind = obj.get("kind")
+        meta = obj.get("metadata") or {}
+        ns = meta.get("namespace") or "default"
+        if kind == "Gateway" and meta.get("name"):
+            out.add((ns, str(meta["name"])))
+        elif kind in ("HTTPRoute", "GRPCRoute"):
+            out.update(route_backends(obj))
+    return sorted(out)
+
+
+def route_backends(route: dict[str, Any]) -> list[tuple[str, str]]:
+    ns = (route.get("metadata") or {}).get("namespace") or "default"
+    out = []
+    for rule in (route.get("spec") or {}).get("rules") or []:
+        refs = rule.get("backendRefs") if isinstance(rule, dict) else None
+        for ref in refs if isinstance(refs, list) else []:
+            if not isinstance(ref, dict) or not ref.get("name"):
+                continue
+            if ref.get("kind", "Service") != "Service" or ref.get("group", "") not in ("", "core", None):
+                continue
+            out.append((str(ref.get("namespace") or ns), str(ref["name"])))
+    return out
+
+
 # ---------------------------------------------------------------- the reader
 
 
@@ -248,17 +320,20 @@ class _Reader:
         return doc
 
     def list_kind(
-        self, kind: Kind, until: float, namespace: str | None = None
+        self, kind: Kind, until: float, namespace: str | None = None, selector: str | None = None
     ) -> list[dict[str, Any]]:
-        """All objects of a kind (newest served version), pages followed, items completed."""
+        """All objects of a kind (newest served version, matching `selector`), pages followed,
+        items completed."""
         last_404: ApiFailure | None = None
         for version in kind.versions:
             items: list[dict[str, Any]] = []
             cont: str | None = None
             try:
                 while True:
-                    if kind.is_core or namespace is not None:
+                    if kind.is_core or namespace is not None or selector:
                         query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+                        if selector:
+                            query.append(("labelSelector", selector))
                         if cont:
                             query.append(("continue", cont))
                         doc = self._raw_get(
@@ -286,20 +361,25 @@ class _Reader:
         assert last_404 is not None
         raise last_404
 
-    def get_secret(self, namespace: str, name: str, until: float) -> dict[str, Any] | None:
-        kind = BY_KIND["Secret"]
-        path = f"{_collection_path(kind, 'v1', namespace)}/{name}"
+    def get_named(self, kind_name: str, namespace: str, name: str, until: float) -> dict[str, Any] | None:
+        """One core object by name (None when it does not exist), redacted on arrival."""
+        kind = BY_KIND[kind_name]
+        path = f"{_collection_path(kind, kind.versions[0], namespace)}/{name}"
         try:
             raw = self._raw_get(path, [], until)
         except ApiFailure as f:
             if f.what == "http" and f.status == 404:
                 return None
             raise
-        raw.setdefault("apiVersion", "v1")
-        raw["kind"] = "Secret"
+        raw.setdefault("apiVersion", _api_version(kind, kind.versions[0]))
+        raw["kind"] = kind.kind
         redacted = redact_object(raw)
-        raw.clear()  # drop the key material now, not whenever the GC gets to it
+        if kind.kind == "Secret":
+            raw.clear()  # drop the key material now, not whenever the GC gets to it
         return redacted
+
+    def get_secret(self, namespace: str, name: str, until: float) -> dict[str, Any] | None:
+        return self.get_named("Secret", namespace, name, until)
 
     # -- error entries
 
@@ -391,7 +471,7 @@ class _Reader:
             # Any other HTTP answer: the server is there; the LISTs will tell the rest.
         return None
 
-    def read(self, secret_names: SecretNames) -> ClusterEvidence:
+    def read(self, secret_names: SecretNames, service_names: ServiceNames) -> ClusterEvidence:
         dead = self.probe()
         if dead is not None:
             return dead
@@ -400,10 +480,12 @@ class _Reader:
         # The LISTs get most of what is left; the narrow reads that depend on them the rest.
         list_budget = max(0.1, self.left() * 0.6)
         list_until = time.monotonic() + list_budget
-        results: dict[str, list[dict[str, Any]] | ApiFailure] = {}
+        results: dict[Any, list[dict[str, Any]] | ApiFailure] = {}
         pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="edgedoctor-kube")
         try:
-            futures = {pool.submit(self.list_kind, k, list_until): k.kind for k in wide}
+            futures: dict[Any, Any] = {pool.submit(self.list_kind, k, list_until): k.kind for k in wide}
+            for i, (kind, selector) in enumerate(SELECTED):
+                futures[pool.submit(self.list_kind, BY_KIND[kind], list_until, None, selector)] = (kind, i)
             self._collect(futures, results, list_until)
 
             if all(isinstance(r, ApiFailure) and r.what == "connect" for r in results.values()):
@@ -412,10 +494,6 @@ class _Reader:
                 return self.unreachable(first.message)
 
             objects: list[dict[str, Any]] = []
-            for k in wide:
-                r = results[k.kind]
-                if isinstance(r, list):
-                    objects.extend(r)
             errors: list[dict[str, Any]] = []
             kinds_read: list[str] = []
             for k in wide:
@@ -423,10 +501,15 @@ class _Reader:
                 if isinstance(r, ApiFailure):
                     errors.append(self.error_entry(k, r, list_budget))
                 else:
+                    objects.extend(r)
                     kinds_read.append(k.kind)
+            selected, failed = self._merge_selected(results)
+            for kind, f in failed.items():
+                errors.append(self.error_entry(BY_KIND[kind], f, list_budget))
+            objects.extend(selected)
 
             narrow_objects, narrow_errors, narrow_read = self._read_narrow(
-                pool, objects, secret_names, "Deployment" in kinds_read
+                pool, objects, secret_names, service_names, failed
             )
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -439,6 +522,25 @@ class _Reader:
             cluster=self.target.cluster,
             kinds_read=kinds_read + narrow_read,
         )
+
+    @staticmethod
+    def _merge_selected(results: dict[Any, Any]) -> tuple[list[dict[str, Any]], dict[str, ApiFailure]]:
+        """The label-selected lists, one object once; the first failure of each kind."""
+        out: list[dict[str, Any]] = []
+        seen: set[tuple[str, str, str]] = set()
+        failed: dict[str, ApiFailure] = {}
+        for i, (kind, _selector) in enumerate(SELECTED):
+            r = results[(kind, i)]
+            if isinstance(r, ApiFailure):
+                failed.setdefault(kind, r)
+                continue
+            for obj in r:
+                meta = obj.get("metadata") or {}
+                key = (kind, str(meta.get("namespace") or ""), str(meta.get("name") or ""))
+                if key not in seen:
+                    seen.add(key)
+                    out.append(obj)
+        return out, failed
 
     def _collect(self, futures: dict[Any, Any], results: dict[Any, Any], until: float) -> None:
         # Each request carries its own timeout; the grace covers a request that
@@ -454,78 +556,113 @@ class _Reader:
             fut.cancel()
             results[futures[fut]] = ApiFailure("timeout", "timed out")
 
+    def _choose(self, chooser: Callable[[list[dict[str, Any]]], Iterable[tuple[str, str]]],
+                objects: list[dict[str, Any]], kind: str, errors: list[dict[str, Any]]) -> list[tuple[str, str]] | None:
+        try:
+            return sorted({(str(ns), str(n)) for ns, n in chooser(objects) if ns and n})
+        except Exception as e:  # the chooser is diagnosis code: a bug there must not end the read
+            errors.append({"kind": kind, "status": "error", "reason": f"choosing {kind}s failed: {e!r}"[:300]})
+            return None
+
     def _read_narrow(
         self,
         pool: ThreadPoolExecutor,
         objects: list[dict[str, Any]],
         secret_names: SecretNames,
-        deployments_read: bool,
+        service_names: ServiceNames,
+        failed: dict[str, ApiFailure],
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         errors: list[dict[str, Any]] = []
-        read: list[str] = []
         budget = max(0.1, self.left())
         until = time.monotonic() + budget
+        deployments_read = "Deployment" not in failed
 
-        try:
-            wanted = sorted({(str(ns), str(n)) for ns, n in secret_names(objects) if ns and n})
-        except Exception as e:  # the chooser is diagnosis code: a bug there must not end the read
-            wanted = None
-            errors.append(
-                {
-                    "kind": "Secret",
-                    "status": "error",
-                    "reason": f"choosing Secrets failed: {e!r}"[:300],
-                }
-            )
-        dns_namespaces = dns_server_namespaces(objects) if deployments_read else []
+        # A controller role the objects need but no label found: one look across all
+        # Deployments (a hand-made install without the charts' labels).
+        fallback: list[dict[str, Any]] = []
+        if deployments_read and _controller_missing(objects):
+            try:
+                fallback = self.list_kind(BY_KIND["Deployment"], until)
+            except ApiFailure as f:
+                failed["Deployment"] = f
+                errors.append(self.error_entry("Deployment", f, budget))
+                deployments_read = False
+            have = {(o.get("kind"), (o.get("metadata") or {}).get("namespace"), (o.get("metadata") or {}).get("name"))
+                    for o in objects}
+            fallback = [o for o in fallback if ("Deployment", (o.get("metadata") or {}).get("namespace"),
+                                                (o.get("metadata") or {}).get("name")) not in have]
+        every = objects + fallback
+
+        secrets = self._choose(secret_names, every, "Secret", errors)
+        services = self._choose(service_names, every, "Service", errors)
+        configmaps = dns_server_configmaps(every) if deployments_read else []
+        have_services = {((o.get("metadata") or {}).get("namespace"), (o.get("metadata") or {}).get("name"))
+                         for o in every if o.get("kind") == "Service"}
 
         futures: dict[Any, Any] = {}
-        for ns, name in wanted or []:
-            futures[pool.submit(self.get_secret, ns, name, until)] = ("Secret", ns, name)
-        for ns in dns_namespaces:
-            futures[pool.submit(self.list_kind, BY_KIND["ConfigMap"], until, ns)] = (
-                "ConfigMap",
-                ns,
-                None,
-            )
+        for ns, name in secrets or []:
+            futures[pool.submit(self.get_named, "Secret", ns, name, until)] = ("Secret", ns, name)
+        # A kind whose selected list already failed is unknown: its narrow reads would fail
+        # the same way and repeat the cause.
+        for ns, name in services if services is not None and "Service" not in failed else []:
+            if (ns, name) not in have_services:
+                futures[pool.submit(self.get_named, "Service", ns, name, until)] = ("Service", ns, name)
+            futures[pool.submit(self.list_kind, BY_KIND["EndpointSlice"], until, ns,
+                                f"kubernetes.io/service-name={name}")] = ("EndpointSlice", ns, name)
+        for ns, name in configmaps:
+            futures[pool.submit(self.get_named, "ConfigMap", ns, name, until)] = ("ConfigMap", ns, name)
         results: dict[Any, Any] = {}
         if futures:
             self._collect(futures, results, until)
 
-        out: list[dict[str, Any]] = []
-        secret_ok = wanted is not None
-        configmap_ok = deployments_read
+        out: list[dict[str, Any]] = list(fallback)
+        ok = {"Secret": secrets is not None, "Service": services is not None and "Service" not in failed,
+              "EndpointSlice": services is not None, "ConfigMap": deployments_read,
+              "Deployment": deployments_read}
         for key in sorted(results, key=lambda t: (t[0], t[1], t[2] or "")):
             kind, ns, name = key
             r = results[key]
             if isinstance(r, ApiFailure):
-                entry = self.error_entry(kind, r, budget, "get" if kind == "Secret" else "list")
-                where = f"{ns}/{name}" if name else f"namespace {ns}"
-                entry["reason"] = f"{where}: {entry['reason']}"
+                verb = "list" if kind == "EndpointSlice" else "get"
+                entry = self.error_entry(kind, r, budget, verb)
+                entry["reason"] = f"{ns}/{name}: {entry['reason']}"
                 errors.append(entry)
-                if kind == "Secret":
-                    secret_ok = False
-                else:
-                    configmap_ok = False
+                ok[kind] = False
                 continue
-            if kind == "Secret":
-                if r is not None:
-                    out.append(r)
-            else:
-                out.extend(cm for cm in r if "Corefile" in (cm.get("data") or {}))
+            if isinstance(r, list):
+                out.extend(r)
+            elif r is not None and (kind != "ConfigMap" or "Corefile" in (r.get("data") or {})):
+                out.append(r)
         if not deployments_read:
             errors.append(
                 {
                     "kind": "ConfigMap",
                     "status": "unknown",
-                    "reason": "not read: Deployments could not be listed to find the DNS servers' namespaces",
+                    "reason": "not read: Deployments could not be listed to find the DNS servers' Corefiles",
                 }
             )
-        if secret_ok:
-            read.append("Secret")
-        if configmap_ok:
-            read.append("ConfigMap")
-        return out, errors, read
+        return out, errors, [k for k in ("Deployment", "Service", "EndpointSlice", "Secret", "ConfigMap") if ok[k]]
+
+
+_ROLE_IMAGES = {"cert-manager": "cert-manager-controller", "envoy-gateway": "envoyproxy/gateway",
+                "external-dns": "external-dns"}
+_ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
+
+
+def _controller_missing(objects: list[dict[str, Any]]) -> bool:
+    """True when the objects need a controller (cert-manager for Certificates, Envoy Gateway
+    for its GatewayClasses) that no label-selected Deployment runs."""
+    images = " ".join(
+        str((c or {}).get("image") or "")
+        for o in objects if o.get("kind") == "Deployment"
+        for c in _pod_spec(o).get("containers") or []
+    )
+    kinds = {o.get("kind") for o in objects}
+    if "Certificate" in kinds and _ROLE_IMAGES["cert-manager"] not in images:
+        return True
+    envoy_classes = any(o.get("kind") == "GatewayClass"
+                        and (o.get("spec") or {}).get("controllerName") == _ENVOY_CONTROLLER for o in objects)
+    return envoy_classes and _ROLE_IMAGES["envoy-gateway"] not in images
 
 
 def read_live(
@@ -534,6 +671,7 @@ def read_live(
     context: str | None = None,
     timeout: float = 10.0,
     secret_names: SecretNames | None = None,
+    service_names: ServiceNames | None = None,
 ) -> ClusterEvidence:
     """Read the cluster of `context` (kubectl's rules) within `timeout` seconds.
 
@@ -542,7 +680,8 @@ def read_live(
     """
     api_client, target = load_api_client(kubeconfig, context)
     try:
-        return _Reader(api_client, target, timeout).read(secret_names or default_secret_names)
+        return _Reader(api_client, target, timeout).read(secret_names or default_secret_names,
+                                                          service_names or default_service_names)
     finally:
         _close(api_client)
 
