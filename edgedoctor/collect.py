@@ -70,12 +70,8 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
         except SnapshotError as e:
             raise EvidenceError(str(e)) from None
         return cluster, {"kind": "snapshot", "context": None, "files": list(opts.snapshots)}
-    try:
-        from edgedoctor.kube.live import LiveConfigError, read_live
-    except ImportError as e:  # the optional dependency is missing
-        raise EvidenceError(
-            f"live mode needs the kubernetes client ({e.name} not installed): pip install 'kubernetes>=36,<37'"
-        ) from None
+    from edgedoctor.kube.live import LiveConfigError, read_live
+
     try:
         cluster = read_live(
             kubeconfig=opts.kubeconfig,

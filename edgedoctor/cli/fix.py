@@ -7,12 +7,14 @@ still warning, 2 applied but still critical, 3 bad input, refused or failed.
 
 from __future__ import annotations
 
+import argparse
 import getpass
 import json
 import os
 import re
 import sys
 import textwrap
+from collections.abc import Callable
 from typing import Any
 
 from edgedoctor.app.args import UsageError, check_options, parse_host
@@ -117,8 +119,8 @@ def _confirm(question: str) -> bool:
     return line.strip().lower() in ("y", "yes")
 
 
-def _token_provider(args: Any):
-    path = getattr(args, "token_file", None) or os.environ.get(TOKEN_FILE_ENV)
+def _token_provider(args: argparse.Namespace) -> Callable[[StepPlan], str | None]:
+    path = args.token_file or os.environ.get(TOKEN_FILE_ENV)
 
     def provide(step: StepPlan) -> str | None:
         if path:
@@ -193,19 +195,19 @@ def unreadable(errors: list[Any]) -> str:
     return ""
 
 
-def run_fix(args: Any) -> int:
+def run_fix(args: argparse.Namespace) -> int:
     from edgedoctor.remedy.plan import UnknownPlaybook, load_playbook
 
-    if getattr(args, "list", False):
+    if args.list:
         sys.stdout.write(render_list())
         return EXIT_OK
-    if not getattr(args, "playbook", None):
+    if not args.playbook:
         return _err("give a playbook and a host: edgedoctor fix PLAYBOOK HOST (`edgedoctor fix --list` lists them)")
     try:
         load_playbook(args.playbook)
     except UnknownPlaybook as e:
         return _err(str(e))
-    if not getattr(args, "host", None):
+    if not args.host:
         return _err(f"give the HOST that playbook {args.playbook} is for: edgedoctor fix {args.playbook} HOST")
     try:
         return _run(args)
@@ -224,7 +226,7 @@ def run_fix(args: Any) -> int:
                     "(EDGEDOCTOR_DEBUG=1 shows the traceback)")
 
 
-def _run(args: Any) -> int:
+def _run(args: argparse.Namespace) -> int:
     from edgedoctor.app.run import check
     from edgedoctor.collect import EvidenceError
     from edgedoctor.remedy.plan import build_plan
@@ -247,19 +249,19 @@ def _run(args: Any) -> int:
             return _err(f"cannot plan {args.playbook}: {refused}; nothing was changed")
     plan = build_plan(args.playbook, ev, before, read_only=read_only)
     sys.stdout.write(render_plan(plan, before))
-    apply = bool(getattr(args, "apply", False))
-    yes = bool(getattr(args, "yes", False))
+    apply = args.apply
+    yes = args.yes
     if read_only:
         return _read_only(plan, args, apply)
     return _live(plan, args, opts, ev, before, apply=apply, yes=yes)
 
 
-def _read_only(plan: Plan, args: Any, apply: bool) -> int:
+def _read_only(plan: Plan, args: argparse.Namespace, apply: bool) -> int:
     from edgedoctor.remedy.executor import Executor
 
     _out("")
     # A refusal is an attempt worth auditing only when a change was asked for.
-    ex = Executor(None, audit_log=(getattr(args, "audit_log", None) or _default_audit()) if apply else None,
+    ex = Executor(None, audit_log=(args.audit_log or _default_audit()) if apply else None,
                   read_only=True, playbook_id=plan.playbook_id, host=plan.host)
     for s in plan.change_steps:
         if s.satisfied:
@@ -302,7 +304,7 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
     except LiveConfigError as e:
         return _err(str(e))
     with writer:
-        ex = Executor(writer, audit_log=getattr(args, "audit_log", None) or _default_audit(), read_only=False,
+        ex = Executor(writer, audit_log=args.audit_log or _default_audit(), read_only=False,
                       evidence=ev, playbook_id=plan.playbook_id, host=plan.host,
                       secret_provider=_token_provider(args), rediagnose=None,
                       context=ev.source.get("context"))

@@ -204,9 +204,8 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
         now=ev.now,
         renew_before_seconds=renew_before,
         ca_bundle_pem=ev.options.get("ca_bundle_pem"),
+        cloudflare_proxied=cloudflare_proxied_annotation(ctx),
     )
-    if hasattr(facts, "cloudflare_proxied"):
-        facts.cloudflare_proxied = cloudflare_proxied_annotation(ctx)  # type: ignore[attr-defined]
     out = world.analyze_world(ev.dns, ev.tls, ev.http, facts)
     for name, node in out.nodes.items():
         if name == "load-balancer" and name in ctx.nodes:

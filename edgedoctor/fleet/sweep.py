@@ -211,10 +211,8 @@ def _context_names(opts: SweepOptions) -> list[str | None]:
 
 
 def _live_source(opts: SweepOptions, context: str | None, now: str) -> Source:
-    try:
-        from edgedoctor.kube.live import LiveConfigError, read_live
-    except ImportError as e:
-        raise SweepError(f"live mode needs the kubernetes client ({e.name} not installed): pip install 'kubernetes>=36,<37'") from None
+    from edgedoctor.kube.live import LiveConfigError, read_live
+
     try:
         cluster = read_live(kubeconfig=opts.kubeconfig, context=context,
                             timeout=min(opts.timeout, 30.0), secret_names=fleet_secret_names)

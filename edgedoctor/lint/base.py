@@ -67,10 +67,7 @@ def load_base(spec_: str | None, *, context: str | None = None, kubeconfig: str 
 
 
 def _live(context: str, kubeconfig: str | None, timeout: float) -> Base:
-    try:
-        from edgedoctor.kube.live import LiveConfigError, read_live
-    except ImportError as e:
-        raise ManifestError(f"--context needs the kubernetes client ({e.name} not installed)") from None
+    from edgedoctor.kube.live import LiveConfigError, read_live
 
     def secrets(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
         # Every listener's Secret: lint compares every host.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from edgedoctor.collect import CheckOptions
 from edgedoctor.evidence import Evidence
+from edgedoctor.remedy.plan import Plan, StepPlan, StepResult
 from edgedoctor.snapshot import load_snapshot
 from edgedoctor.tui.history import History
 from edgedoctor.tui.session import Checker
@@ -74,35 +74,10 @@ class SlowProbes(Checker):
 # -- playbook API shapes (docs/playbook-api.md), for walking without edgedoctor.remedy
 
 
-@dataclass
-class FakeStep:
-    id: str
-    kind: str
-    title: str
-    explain: str = ""
-    command: str = ""
-    target: str | None = None
-    change: dict | None = None
-    gitops: str | None = None
-    blocked: str | None = None
-    verify: str | None = None
-
-
-@dataclass
-class FakePlan:
-    playbook_id: str
-    title: str
-    host: str
-    steps: list[FakeStep]
-    notes: list[str] = field(default_factory=list)
-    read_only: bool = False
-
-
-@dataclass
-class FakeResult:
-    ok: bool
-    message: str
-    details: dict = field(default_factory=dict)
+# The walkthrough is driven with the real plan types and a fake executor.
+FakeStep = StepPlan
+FakePlan = Plan
+FakeResult = StepResult
 
 
 class FakeExecutor:
@@ -120,6 +95,13 @@ class FakeExecutor:
     def apply(self, step):
         self.calls.append(("apply", step.id))
         return FakeResult(True, "applied")
+
+    def verify(self, step):
+        return None  # no named read to show
+
+    def record(self, step, outcome, message):
+        self.calls.append((outcome, step.id))
+        return FakeResult(True, message, outcome=outcome)
 
 
 def fake_plan(host: str, read_only: bool) -> FakePlan:

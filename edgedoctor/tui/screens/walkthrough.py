@@ -25,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis
+from edgedoctor.remedy.plan import StepResult
 from edgedoctor.textfmt import indent
 from edgedoctor.tui.messages import DiagnosisChanged, Rechecked, StepOutcome
 from edgedoctor.tui.present import root_label, short, yaml_block
@@ -43,8 +44,8 @@ KEYS = (
 )
 
 
-def _outcome(r: Any) -> str:
-    return str(getattr(r, "outcome", "") or ("ok" if r.ok else "failed"))
+def _outcome(r: StepResult) -> str:
+    return r.outcome or ("ok" if r.ok else "failed")
 
 
 # One word and one mark per state of a step, never shared between two states: a passed dry
@@ -82,7 +83,7 @@ def _result_word(key: str, step: Any, r: Any) -> str:
         if out == "unchanged":
             return "in place"
         return "passed" if r.ok and out == "ok" else f"failed: {out}"
-    if getattr(step, "check", None) == "rediagnose":
+    if step.check == "rediagnose":
         return "host ok" if r.ok else "not fixed yet"
     return "read" if r.ok else f"failed: {out}"
 
@@ -103,7 +104,7 @@ def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None
         return "declined"
     if taken:
         return "other-option"
-    if step.kind == "change" and getattr(step, "satisfied", None):
+    if step.kind == "change" and step.satisfied:
         return "in-place"
     if step.kind == "change" and step.blocked:
         return "would-change" if read_only else "blocked"
@@ -116,7 +117,7 @@ def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None
             if r.ok and out == "ok":
                 return "dry-run-passed"
             return "refused" if out in ("denied", "refused", "blocked") else "dry-run-failed"
-        if getattr(step, "check", None) == "rediagnose":
+        if step.check == "rediagnose":
             return "host-ok" if r.ok else "host-not-ok"
         return "read" if r.ok else "read-failed"
     if st.get("error"):
@@ -174,7 +175,7 @@ class WalkthroughScreen(Screen):
 
     @property
     def read_only(self) -> bool:
-        return bool(getattr(self.plan, "read_only", True)) or self.checker.read_only
+        return bool(self.plan.read_only) or self.checker.read_only
 
     @property
     def step(self) -> Any:
@@ -213,11 +214,11 @@ class WalkthroughScreen(Screen):
                 (f"Changes are logged to {audit_log_path()}.", "dim"),
             ))
         lines = []
-        summary = str(getattr(self.plan, "summary", "") or "")
+        summary = str(self.plan.summary or "")
         if summary:
             lines.append(summary)
-        lines += [f"precondition: {p}" for p in getattr(self.plan, "preconditions", []) or []]
-        lines += [f"note: {n}" for n in getattr(self.plan, "notes", []) or []]
+        lines += [f"precondition: {p}" for p in self.plan.preconditions or []]
+        lines += [f"note: {n}" for n in self.plan.notes or []]
         notes = self.query_one("#walk-notes", Static)
         notes.update(Text("\n".join(lines), style="italic"))
         notes.display = bool(lines)
@@ -246,8 +247,8 @@ class WalkthroughScreen(Screen):
     # -- the step list
 
     def _taken_by_other(self, step: Any) -> str | None:
-        choice = getattr(step, "choice", None)
-        if choice and choice in self.chosen and self.chosen[choice] != getattr(step, "option", None):
+        choice = step.choice
+        if choice and choice in self.chosen and self.chosen[choice] != step.option:
             return f"option {self.chosen[choice]} of {choice} was applied"
         return None
 
@@ -264,7 +265,7 @@ class WalkthroughScreen(Screen):
             t.append(f"{i + 1}. ", style="bold")
             t.append("reads   " if s.kind == "read" else "changes ", style="cyan" if s.kind == "read" else "bold yellow")
             t.append(str(s.title))
-            if getattr(s, "optional", False):
+            if s.optional:
                 t.append(" (optional)", style="dim")
             t.append("  ")
             t.append_text(self._mark(i))
@@ -283,7 +284,7 @@ class WalkthroughScreen(Screen):
         """The step's own non-changing action: its read, or the dry run of its change."""
         if step.kind == "read":
             return None if step.blocked else "read"
-        if self.read_only or step.blocked or getattr(step, "satisfied", None) or self._taken_by_other(step):
+        if self.read_only or step.blocked or step.satisfied or self._taken_by_other(step):
             return None
         return "dry-run"
 
@@ -304,13 +305,13 @@ class WalkthroughScreen(Screen):
         t.append(f"Step {i + 1} of {len(self.plan.steps)} · ", style="dim")
         if step.kind == "read":
             t.append("reads (changes nothing)", style="cyan")
-        elif getattr(step, "satisfied", None):
+        elif step.satisfied:
             t.append("already in place (nothing to run)", style="green")
         else:
             t.append("CHANGES the cluster", style="bold yellow")
         t.append(f"\n{step.title}\n\n", style="bold")
-        if getattr(step, "choice", None):
-            rec = ", recommended" if getattr(step, "recommended", False) else ""
+        if step.choice:
+            rec = ", recommended" if step.recommended else ""
             t.append(f"option {step.option} of {step.choice}{rec}: apply at most one option\n", style="cyan")
         if step.explain:
             t.append(str(step.explain).strip() + "\n\n")
@@ -327,20 +328,20 @@ class WalkthroughScreen(Screen):
         if withheld:
             parts.append(Text(f"{len(withheld)} command(s) of this step would change something: a read step "
                               "does not offer them\n", style="yellow"))
-        if step.change and not getattr(step, "satisfied", None):
+        if step.change and not step.satisfied:
             parts.append(Text("would change: " if self.read_only else "the change: ", style="dim"))
             parts.append(Text(describe_change(step.change) + "\n", style="bold"))
             parts.append(Text(indent(yaml_block(change_view(step.change))) + "\n", style="dim"))
-        if getattr(step, "secret_input", None):
+        if step.secret_input:
             parts.append(Text(f"asks for {step.secret_input} when applying; it is never stored or shown\n", style="yellow"))
         if step.verify:
             parts.append(Text(f"verified afterwards by: {step.verify}\n", style="dim"))
-        if step.gitops and not getattr(step, "satisfied", None):
+        if step.gitops and not step.satisfied:
             parts.append(Text(f"GitOps: {step.gitops}\n", style="bold yellow"))
-        if getattr(step, "git_snippet", None) and not getattr(step, "satisfied", None):
+        if step.git_snippet and not step.satisfied:
             parts.append(Text("change this in Git instead:", style="dim"))
             parts.append(Text(indent(str(step.git_snippet).rstrip()) + "\n"))
-        if getattr(step, "satisfied", None):
+        if step.satisfied:
             parts.append(Text(f"nothing to change: {step.satisfied}\n", style="green"))
         taken = self._taken_by_other(step)
         if taken:
@@ -365,7 +366,7 @@ class WalkthroughScreen(Screen):
             t.append(f"{label}: ", style="bold")
             t.append(f"[{_result_word(key, self.step, r)}] ", style="green" if r.ok else "bold red")
             t.append(f"{r.message}\n")
-            details = getattr(r, "details", None) or {}
+            details = r.details or {}
             if details:
                 t.append(indent(yaml_block(details)) + "\n", style="dim")
         if st.get("error"):
@@ -404,7 +405,7 @@ class WalkthroughScreen(Screen):
         step = self.step
         if step.kind != "change" or self.read_only or step.blocked or not step.change:
             return False
-        if getattr(step, "satisfied", None) or self._taken_by_other(step):
+        if step.satisfied or self._taken_by_other(step):
             return False
         st = self.state.get(self.index, {})
         r = st.get("result")
@@ -457,9 +458,8 @@ class WalkthroughScreen(Screen):
                 finally:
                     self._secret = None
                 self.post_message(StepOutcome(i, "apply", result))
-                verify = getattr(ex, "verify", None)
-                if result.ok and _outcome(result) == "ok" and verify is not None:
-                    v = verify(step)
+                if result.ok and _outcome(result) == "ok":
+                    v = ex.verify(step)
                     if v is not None:
                         self.post_message(StepOutcome(i, "verify", v))
         except Exception as e:  # a cluster or remedy error is a line on screen
@@ -467,10 +467,9 @@ class WalkthroughScreen(Screen):
 
     @work(thread=True, exit_on_error=False, group="step")
     def _record_declined(self, step: Any) -> None:
-        record = getattr(self._executor, "record", None)
-        if record is not None:
+        if self._executor is not None:
             try:
-                record(step, "declined", "declined at the prompt: not applied")
+                self._executor.record(step, "declined", "declined at the prompt: not applied")
             except Exception as e:
                 self.post_message(StepOutcome(self.index, "error", f"audit: {e}"))
 
@@ -484,7 +483,7 @@ class WalkthroughScreen(Screen):
             st["applied"] = msg.result
             step = self.plan.steps[msg.index]
             if msg.result.ok and _outcome(msg.result) == "ok":
-                if getattr(step, "choice", None):
+                if step.choice:
                     self.chosen[step.choice] = str(step.option)
                 st["running"] = "re-checking"
                 self._recheck(msg.index)
@@ -556,7 +555,7 @@ class WalkthroughScreen(Screen):
         """
         from edgedoctor.shellcmd import reading_commands, split_commands
 
-        if not step.command or getattr(step, "satisfied", None):
+        if not step.command or step.satisfied:
             return [], []  # already in place: nothing to run
         if step.kind == "read":
             return reading_commands(str(step.command))
@@ -602,7 +601,7 @@ class WalkthroughScreen(Screen):
             return f"read-only ({self.checker.kind}): nothing is changed here"
         if step.kind != "change":
             return "this step only reads"
-        if getattr(step, "satisfied", None):
+        if step.satisfied:
             return f"nothing to change: {step.satisfied}"
         if self._taken_by_other(step):
             return str(self._taken_by_other(step))
@@ -663,7 +662,7 @@ class WalkthroughScreen(Screen):
             st = self.state.setdefault(index, {})
             if yes:
                 st.pop("cancelled", None)
-                if getattr(step, "secret_input", None):
+                if step.secret_input:
                     self.app.push_screen(AskSecret(str(step.secret_input)), with_secret)
                     return
                 self._start(index, "apply")
