@@ -63,9 +63,9 @@ class Finding:
     # Filled from the catalog entry when the diagnosis is assembled.
     category: str | None = None
     playbooks: list[str] = field(default_factory=list)
-    # How specific the finding is: the root cause is the most specific critical
-    # finding. Not part of the JSON contract.
-    specificity: int = 0
+    # The code of another finding this one is a consequence of, when the layer that saw
+    # both knows it (checks/README.md, "Ranking"). Not part of the JSON contract.
+    explained_by: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -189,7 +189,7 @@ def test_wildcard_does_not_cover_two_labels(world):
     out, codes = judge(world, "a.b.example.com", {"gateway": ("127.0.0.64",)}, expected_addresses=["127.0.0.64"])
     f = codes["cert-san-mismatch"]
     assert "*.example.com covers exactly one label" in f.message
-    assert f.severity == "critical" and f.specificity == 30
+    assert f.severity == "critical" and f.explained_by is None
     # Its twin: the same wildcard certificate does cover a one-label name.
     twin = probe_tls("one.example.com", "127.0.0.64", world["https"])
     out = analyze_world(None, [twin], None, facts(world, "one.example.com"))
@@ -204,7 +204,7 @@ def test_redirect_missing_and_loop(world):
                           f"http://noredir.example.com:{world['http']}/"]
     out, codes = judge(world, "loop.example.com", {"gateway": ("127.0.0.66",)}, expected_addresses=["127.0.0.66"])
     f = codes["redirect-missing"]
-    assert "redirect loop" in f.message and f.specificity == 30
+    assert "redirect loop" in f.message and f.severity == "critical"
     assert out.nodes["http-redirect"].status == "fail"
 
 
@@ -241,6 +241,9 @@ def test_propagation_stale_positive_and_negative_cache(world):
     res = codes["dns-propagation"].evidence["resolvers"][0]
     assert res["answer"] == "NXDOMAIN" and res["wait_seconds"] == 60 and res["negative_ttl"] == 60
     assert "cached for up to 60 s" in codes["dns-propagation"].message
+    # Users behind that resolver cannot reach the host now: critical, with the time left.
+    assert codes["dns-propagation"].severity == "critical"
+    assert "cannot reach fresh.example.com for up to 60 s more" in codes["dns-propagation"].message
     # Twin: the resolver that has the same data.
     _, codes = judge(world, "good.example.com", {"resolver": world["stale"]})
     assert "dns-propagation" not in codes
@@ -309,7 +312,9 @@ def test_dns01_challenge_txt_at_the_authoritative_servers(world):
     assert found["_acme-challenge.good.example.com"].evidence["key_present_at"] == [label]
     assert f"is at all 1 authoritative servers ({label}) with the key" in found["_acme-challenge.good.example.com"].message
     assert found["_acme-challenge.fresh.example.com"].evidence["key_missing_at"] == [label]
-    assert found["_acme-challenge.fresh.example.com"].specificity > found["_acme-challenge.good.example.com"].specificity
+    # The record missing at the servers is the specific cause: it comes first, and is kept.
+    waits = [f.evidence["record"] for f in out.findings if f.code == "cert-dns01-propagation-wait"]
+    assert waits[0] == "_acme-challenge.fresh.example.com"
     # The served certificate is fine, so a stuck renewal is a warning.
     assert {f.severity for f in found.values()} == {"warning"}
     recent = [dict(c, waiting_seconds=30) for c in waiting]
@@ -332,7 +337,7 @@ def test_stale_served_certificate(world):
     _, codes = judge(world, "expired.example.com", {"gateway": ("127.0.0.63",)}, expected_addresses=["127.0.0.63"],
                      listener_secret_pem=fresh.fullchain_pem)
     assert codes["cert-stale-served"].severity == "critical"
-    assert codes["cert-stale-served"].specificity > codes["cert-expired"].specificity
+    assert codes["cert-expired"].explained_by == "cert-stale-served"
 
 
 def test_proxy_protocol_signature(world):

@@ -99,7 +99,6 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
             + (" (a wildcard covers exactly one label)" if any(n.startswith("*.") and ctx.host.endswith(n[1:]) for n in dns_names) else ""),
             evidence={"certificate": cref, "dnsNames": dns_names, "host": ctx.host},
             commands=[f"kubectl -n {cns} get certificate {cname} -o jsonpath='{{.spec.dnsNames}}'"],
-            specificity=26,
         )
 
     issuer_ok = issuer_ready(ctx, cert)
@@ -283,7 +282,6 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
             + ("" if affected else " (controller version unknown)"),
             evidence=ev,
             commands=cmds + ([cmd.logs(cm.namespace, cm.name, "dns_records")] if cm else []),
-            specificity=34,
         )
         return True
     if code == "_cloudflare-secret-not-found":
@@ -313,7 +311,7 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
         if name:
             cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
         ctx.add(code, "critical" if ctx.secret is None or secret_expired(ctx) else "warning", node, text,
-                evidence=ev, commands=cmds, specificity=30)
+                evidence=ev, commands=cmds)
         return True
     elif code == "cert-dns01-propagation-wait":
         waited = ctx.age_minutes(obj)
@@ -331,12 +329,12 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
         name = spec(obj).get("dnsName")
         if name:
             cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
-        ctx.add(code, "critical" if broken else "warning", node, text, evidence=ev, commands=cmds, specificity=30)
+        ctx.add(code, "critical" if broken else "warning", node, text, evidence=ev, commands=cmds)
         return True
     else:  # pragma: no cover - classify() returns only the codes above
         text = f"{message} ({oref})"
     ctx.add(code, "critical", node, f"{text}: {message}" if message not in text else text,
-            evidence=ev, commands=cmds, specificity=31)
+            evidence=ev, commands=cmds)
     return True
 
 
@@ -361,7 +359,6 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
                 evidence={"order": f"{ns_of(order)}/{name_of(order)}", "state": state, "age_minutes": round(age, 1) if age else None,
                           "message": last or None, "notes": ctx.notes or None},
                 commands=[cmd.describe("order", ns_of(order), name_of(order))] + base_cmds,
-                specificity=21,
             )
         return
     if cr is not None:
@@ -375,7 +372,6 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
                 f"CertificateRequest {ns_of(cr)}/{name_of(cr)} is {crready.get('reason', 'pending')}: {crready.get('message', '')}",
                 evidence={"request": f"{ns_of(cr)}/{name_of(cr)}", "ready": crready, "notes": ctx.notes or None},
                 commands=[cmd.describe("certificaterequest", ns_of(cr), name_of(cr))] + base_cmds,
-                specificity=21,
             )
 
 

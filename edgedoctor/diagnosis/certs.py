@@ -68,7 +68,6 @@ def diagnose_certificates(ctx: Ctx) -> None:
                 + (f" ({rr_reason}: {rr_msg})" if rr_bad else ""),
                 evidence={"gateway": f"{gns}/{name_of(gw)}", "secret": sref, "listener_condition": rr},
                 commands=[f"kubectl -n {sns} get referencegrants -o yaml", cmd.describe("gateway", gns, name_of(gw))],
-                specificity=29,
             )
 
     says_missing = rr_bad and rr_reason == "InvalidCertificateRef" and "does not exist" in rr_msg
@@ -112,7 +111,6 @@ def diagnose_certificates(ctx: Ctx) -> None:
                       "certificate": f"{ns_of(cert)}/{name_of(cert)}" if cert else None},
             commands=[f"kubectl -n {sns} get secret {sname}"]
             + ([cmd.cmctl_status(ns_of(cert), name_of(cert))] if cert else []),
-            specificity=20,
         )
     else:
         err = idx.read_error("Secret")
@@ -143,7 +141,6 @@ def _unusable_secret(ctx: Ctx, secret: Obj | None, sref: str, rejected: dict[str
             f"Envoy Gateway rejects Secret {sref}: {msg}",
             evidence={"secret": sref, "listener_condition": rejected},
             commands=[f"kubectl -n {sns} get secret {sname} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -dates -subject"],
-            specificity=21,
         )
         return
     key = as_dict((secret or {}).get("tls_key"))
@@ -164,7 +161,6 @@ def _unusable_secret(ctx: Ctx, secret: Obj | None, sref: str, rejected: dict[str
         evidence={"secret": sref, "type": (secret or {}).get("type"), "keys": as_list((secret or {}).get("keys")) or None,
                   "tls_key": key or None, "listener_condition": rejected},
         commands=[f"kubectl -n {sns} get secret {sname} -o jsonpath='{{.type}}{{\"\\n\"}}{{.metadata.annotations}}'"],
-        specificity=22,
     )
 
 
@@ -180,7 +176,6 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
             f"cert-manager is not installed ({cm_err.get('reason')}), so nothing issues the listener's Secret",
             evidence={"error": cm_err},
             commands=["kubectl get crd certificates.cert-manager.io", "kubectl get deploy -A -l app.kubernetes.io/name=cert-manager"],
-            specificity=31,
         )
         return
     if not uses_cm or not idx.was_read("Deployment"):
@@ -212,7 +207,6 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
            + (f"; its renewal was due at {status(cert).get('renewalTime')})" if due else ")")),
         evidence={"deployments": [{"deployment": f"{c.namespace}/{c.name}", "image": c.image, "available": c.available} for c in cms]},
         commands=["kubectl get deploy -A -l app.kubernetes.io/name=cert-manager", "kubectl -n cert-manager get pods"],
-        specificity=32 if broken or due else 10,
     )
 
 
@@ -243,7 +237,6 @@ def _no_certificate(ctx: Ctx, ls: Any, sns: str, sname: str, secret_missing: boo
                 "kubectl get certificates -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,SECRET:.spec.secretName,DNS:.spec.dnsNames",
                 f"kubectl -n {ns_of(ls.gateway)} get gateway {name_of(ls.gateway)} -o jsonpath='{{.spec.listeners[*].tls.certificateRefs}}'",
             ],
-            specificity=29,
         )
         ctx.set_node("certificate", "fail", f"no Certificate writes {sname}; {ns_of(c)}/{name_of(c)} writes {other}",
                      certificate=f"{ns_of(c)}/{name_of(c)}", secretName=other)

@@ -86,7 +86,7 @@ class Ctx:
         *,
         evidence: dict[str, Any] | None = None,
         commands: list[str] | None = None,
-        specificity: int = 20,
+        explained_by: str | None = None,
     ) -> Finding:
         f = Finding(
             code=code,
@@ -95,7 +95,7 @@ class Ctx:
             message=message,
             evidence=evidence or {},
             commands=commands or [],
-            specificity=specificity,
+            explained_by=explained_by,
         )
         self.findings.append(f)
         return f

@@ -174,7 +174,6 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
             + (" (the record exists, published by other means)" if dns_ok else ""),
             evidence={"deployments_read": True},
             commands=["kubectl get deploy -A -l app.kubernetes.io/name=external-dns"],
-            specificity=5,
         )
         return ["external-dns is not deployed"]
     _target_prefix_mismatch(ctx, eds, gw, dns_ok)
@@ -191,7 +190,6 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
                 f"external-dns Deployment {c.namespace}/{c.name} is not available, so the record for {ctx.host} is not kept in sync",
                 evidence={"deployment": f"{c.namespace}/{c.name}", "image": c.image},
                 commands=[f"kubectl -n {c.namespace} get deploy {c.name}", cmd.logs(c.namespace, c.name)],
-                specificity=10 if dns_ok else 28,
             )
             return [f"external-dns {c.namespace}/{c.name} is not available"]
         return []
@@ -208,7 +206,6 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
                 f"kubectl -n {c.namespace} get deploy {c.name} -o jsonpath='{{.spec.template.spec.containers[0].args}}'",
                 cmd.logs(c.namespace, c.name, ctx.host),
             ],
-            specificity=26,
         )
     return reasons
 
@@ -241,7 +238,6 @@ def _target_prefix_mismatch(ctx: Ctx, eds: list[Controller], gw: Obj, dns_ok: bo
                           "published_instead": status_addrs, "external_dns": f"{c.namespace}/{c.name}"},
                 commands=[f"kubectl -n {ns_of(gw)} get gateway {name_of(gw)} -o jsonpath='{{.metadata.annotations}}'",
                           f"dig {ctx.host} A +short"],
-                specificity=25,
             )
             return
 
@@ -320,7 +316,6 @@ def diagnose_k8s_gateway(ctx: Ctx) -> None:
                         f"kubectl -n {kg.namespace} get configmap -o jsonpath='{{.items[*].data.Corefile}}'",
                         f"kubectl -n {kg.namespace} get svc {kg.name} -o jsonpath='{{.spec.clusterIP}}'  # then: dig @<that IP> {ctx.host}",
                     ],
-                    specificity=26,
                 )
             return
 

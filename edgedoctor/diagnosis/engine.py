@@ -28,10 +28,11 @@ from edgedoctor.diagnosis.gaps import covered, read_gaps
 from edgedoctor.diagnosis.gateway import diagnose_gateway
 from edgedoctor.diagnosis.index import ClusterIndex, as_dict, as_list, name_of, ns_of, spec
 from edgedoctor.diagnosis.proxyproto import diagnose_proxy_protocol
+from edgedoctor.diagnosis.ranking import dedupe, rank
 from edgedoctor.diagnosis.redirect import diagnose_redirect_objects
 from edgedoctor.diagnosis.routing import diagnose_route
 from edgedoctor.evidence import Evidence
-from edgedoctor.model import NODE_ORDER, SEVERITY_RANK, Diagnosis, Finding, NodeResult
+from edgedoctor.model import NODE_ORDER, Diagnosis, Finding, NodeResult
 from edgedoctor.textfmt import fill
 from edgedoctor.timefmt import parse_rfc3339, utc_now
 
@@ -224,7 +225,11 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
         if f.code == "dns-no-record" and blockers:
             f.message += "; external-dns will not publish it: " + "; ".join(blockers)
             f.evidence = {**f.evidence, "external_dns_reasons": blockers}
-            f.specificity = max(f.specificity, 26)
+        if f.code == "dns-no-record" and ctx.listener_cert_broken and (blockers or not _route_accepted_status(ctx)):
+            # The listener has no usable certificate, so the route is not Accepted and
+            # external-dns does not publish the host: the record is missing because of it.
+            f.explained_by = next((c.code for c in ctx.findings if c.severity == "critical"
+                                   and c.node in ("listener", "secret") and c.code.startswith("cert-")), None)
         ctx.findings.append(f)
     return True
 
@@ -280,38 +285,19 @@ def _pp_facts(ctx: Ctx) -> dict[str, Any]:
     return {"envoy_expects": facts.get("envoy_expects"), "lb_sends": facts.get("lb_sends")}
 
 
-# Upstream app-routing failures whose consequences the probes also see.
-_UPSTREAM = {"gatewayclass-not-accepted", "gateway-no-address", "gateway-not-programmed",
-             "listener-no-match", "route-missing", "route-not-accepted"}
-_DNS_SYNC = {"dns-no-record", "dns-wrong-target", "dns-ownership-conflict", "dns-propagation",
-             "dns-wildcard-masking"}
-_SEEN_THROUGH_ADDRESS = {"redirect-missing", "cert-san-mismatch", "cert-expired", "cert-expiring",
-                         "cert-staging-issuer", "cert-stale-served"}
-
-
 def _demote_symptoms(ctx: Ctx, blockers: list[str]) -> None:
-    """What the probes see downstream of a broken link is a consequence, not a cause.
+    """Findings that are no fault at all in this evidence become info.
 
-    A Gateway without a data plane refuses http:// (no redirect); a host no listener or
-    route serves has no record external-dns would own; behind Cloudflare's proxy the
-    probes meet Cloudflare's edge, not the Gateway. The findings stay, ranked lower.
+    Which finding is a consequence of which is the ranking's business
+    (edgedoctor/diagnosis/ranking.py); here only what is not a problem is said so.
     """
     codes = {f.code for f in ctx.findings if f.severity == "critical"}
-    upstream = codes & _UPSTREAM
     if "dns-internal-split-horizon" in codes:
         for f in ctx.findings:
             if f.code == "dns-propagation":
                 # k8s_gateway answers NXDOMAIN because it does not know the name: no cache to wait out.
                 f.severity = "info"
-    proxied = any(f.code == "dns-cloudflare-proxied" for f in ctx.findings)
     for f in ctx.findings:
-        if upstream and f.code == "redirect-missing":
-            f.specificity = min(f.specificity, 12)
-        if upstream & {"listener-no-match", "route-missing", "route-not-accepted", "gatewayclass-not-accepted",
-                       "gateway-no-address"} and f.code in _DNS_SYNC:
-            f.specificity = min(f.specificity, 14)
-        if proxied and f.code in _SEEN_THROUGH_ADDRESS:
-            f.specificity = min(f.specificity, 12)
         if f.code == "dns-ownership-conflict" and (ctx.route is None or not ctx.route_accepted or blockers):
             # external-dns does not manage this host: a foreign record is no conflict with it.
             f.severity = "info"
@@ -391,16 +377,6 @@ def placeholder_values(ctx: Ctx, category: str | None = None) -> dict[str, str]:
     return v
 
 
-def dedupe_findings(findings: list[Finding]) -> list[Finding]:
-    best: dict[str, Finding] = {}
-    for f in findings:
-        cur = best.get(f.code)
-        if cur is None or (SEVERITY_RANK[f.severity], f.specificity) > (SEVERITY_RANK[cur.severity], cur.specificity):
-            best[f.code] = f
-    order = {id(f): i for i, f in enumerate(findings)}
-    return sorted(best.values(), key=lambda f: order[id(f)])
-
-
 # How bad a node status is, next to a finding's severity. Unknown and error say the state
 # was not established: a finding does not turn them into a judgement.
 _STATUS_FLOOR = {"warning": "warn", "critical": "fail"}
@@ -468,18 +444,21 @@ def _valid_until(by: dict[str, NodeResult]) -> str | None:
     return None
 
 
+def _route_accepted_status(ctx: Ctx) -> bool:
+    """The route's own status for the Gateway says Accepted=True (what external-dns requires)."""
+    from edgedoctor.diagnosis.index import cond_status
+
+    st = as_dict(ctx.route_parent_status)
+    return cond_status(st.get("conditions"), "Accepted") == "True"
+
+
 def _has_current_cert(by: dict[str, NodeResult]) -> bool:
     s = by.get("secret")
     return s is not None and s.status in ("pass", "warn")
 
 
-def rank_key(f: Finding) -> tuple[int, int, int]:
-    depth = NODE_ORDER.index(f.node) if f.node in NODE_ORDER else 0
-    return (SEVERITY_RANK[f.severity], f.specificity, depth)
-
-
 def assemble(ctx: Ctx) -> Diagnosis:
-    findings = dedupe_findings(ctx.findings)
+    findings = dedupe(ctx.findings)
     for f in findings:
         try:
             e = catalog.entry(f.code)
@@ -492,7 +471,7 @@ def assemble(ctx: Ctx) -> Diagnosis:
             filled = fill(str(tmpl), values, missing=None)
             if filled and filled not in f.commands:
                 f.commands.append(filled)
-    findings.sort(key=rank_key, reverse=True)
+    findings = rank(findings)
     settle_nodes(ctx.nodes, findings)
     tree = [ctx.nodes[n] for n in NODE_ORDER if n in ctx.nodes]
     errors = ctx.ev.cluster.errors

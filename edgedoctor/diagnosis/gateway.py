@@ -120,7 +120,6 @@ def diagnose_gatewayclass(ctx: Ctx, gw: Obj) -> bool:
             f"GatewayClass {class_name!r} of Gateway {ns_of(gw)}/{name_of(gw)} does not exist",
             evidence={"gatewayClassName": class_name, "envoy_gateway": eg_ev},
             commands=["kubectl get gatewayclass", cmd.describe("gateway", ns_of(gw), name_of(gw))],
-            specificity=25,
         )
         return False
     acc = condition(status(gc).get("conditions"), "Accepted")
@@ -156,7 +155,6 @@ def diagnose_gatewayclass(ctx: Ctx, gw: Obj) -> bool:
             f"kubectl get gatewayclass {class_name} -o yaml",
             "kubectl get deploy -A -l app.kubernetes.io/name=gateway-helm",
         ],
-        specificity=25,
     )
     return False
 
@@ -238,7 +236,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
             msg,
             evidence={"https_listeners": all_https, "http_listeners_for_host": http_only},
             commands=["kubectl get gateways -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,LISTENERS:.spec.listeners[*].hostname"],
-            specificity=22,
         )
         ctx.set_node("load-balancer", "skip", "no Gateway serves the host")
         ctx.set_node("gateway", "skip", "no Gateway has a listener for the host")
@@ -307,7 +304,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
                 cmd.describe("gateway", ns_of(gw), name_of(gw)),
                 f"kubectl get svc -A -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)},gateway.envoyproxy.io/owning-gateway-namespace={ns_of(gw)}",
             ],
-            specificity=24,
         )
         gw_status = "fail"
         gw_summary.append("no address")
@@ -331,7 +327,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
                 f"Gateway {gref} is not programmed ({text})",
                 evidence={"gateway": gref, "conditions": [c for _, c in problems]},
                 commands=[cmd.describe("gateway", ns_of(gw), name_of(gw))],
-                specificity=15,
             )
             gw_status = "fail"
             gw_summary.append(text)
@@ -352,7 +347,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
                 f"Gateway {gref} has no running data plane: {text}",
                 evidence={"gateway": gref, "deployments": [f"{ns_of(d)}/{name_of(d)}" for d in dp]},
                 commands=[f"kubectl -n {ns_of(d0)} get deploy {name_of(d0)}", f"kubectl -n {ns_of(d0)} describe pods -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)}"],
-                specificity=16,
             )
             gw_status = "fail"
             gw_summary.append(text)
@@ -440,6 +434,5 @@ def _listener_node(ctx: Ctx, ls: Listener, lb_ingress: list[str]) -> None:
             f"{lref} is not ready ({otext})",
             evidence={"listener": ls.name, "conditions": [c for _, c in other]},
             commands=[cmd.describe("gateway", ns_of(gw), name_of(gw))],
-            specificity=18,
         )
     ctx.set_node("listener", "fail", f"{lref}: {text}", **details)

@@ -44,7 +44,6 @@ def issuer_ready(ctx: Ctx, cert: Obj) -> bool:
             f"Certificate {ns_of(cert)}/{name_of(cert)} refers to {where}, which does not exist",
             evidence={"issuerRef": ref},
             commands=[f"kubectl get {kind.lower()}s -A" if kind == "Issuer" else "kubectl get clusterissuers"],
-            specificity=30,
         )
         return False
     rc = condition(status(issuer).get("conditions"), "Ready")
@@ -58,7 +57,6 @@ def issuer_ready(ctx: Ctx, cert: Obj) -> bool:
         f"{where} is not Ready ({(rc or {}).get('reason', 'no Ready condition')}: {(rc or {}).get('message', '')})",
         evidence={"issuer": where, "ready": rc, "acme_server": as_dict(spec(issuer).get("acme")).get("server")},
         commands=[cmd.describe(kind.lower(), ns_of(issuer), name)],
-        specificity=30 if not ready else 10,
     )
     return False
 
@@ -111,7 +109,6 @@ def solver_selection(ctx: Ctx, cert: Obj) -> None:
         commands=[f"kubectl get {kind.lower()} {name} -o jsonpath='{{.spec.acme.solvers}}'" if kind == "ClusterIssuer"
                   else f"kubectl -n {ns_of(cert)} get issuer {name} -o jsonpath='{{.spec.acme.solvers}}'",
                   f"kubectl -n {ns_of(cert)} describe order"],
-        specificity=33 if not ready else 10,
     )
 
 
@@ -140,7 +137,6 @@ def v1160_bug(ctx: Ctx, cert: Obj, message: str | None) -> bool:
         "from the wrong namespace (fixed in v1.16.1)" + (f": {message}" if message else ""),
         evidence={"cert_manager_version": "v1.16.0", "clusterissuer": name, "secret_refs": secret_refs, "message": message},
         commands=[cmd.logs(cm.namespace, cm.name, "cloudflare secret"), f"kubectl -n {cm.namespace} get deploy {cm.name} -o jsonpath='{{.spec.template.spec.containers[0].image}}'"],
-        specificity=35,
     )
     return True
 

@@ -151,6 +151,5 @@ def diagnose_proxy_protocol(ctx: Ctx) -> dict[str, Any]:
             f"kubectl get svc -A -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)} -o jsonpath='{{.items[*].metadata.annotations}}'",
             cmd.describe("gateway", ns_of(gw), name_of(gw)),
         ],
-        specificity=25,
     )
     return facts

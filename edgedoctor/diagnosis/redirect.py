@@ -26,14 +26,14 @@ def diagnose_redirect_objects(ctx: Ctx) -> None:
         )
         ctx.add("redirect-missing", "critical", "http-redirect", msg,
                 evidence={"route": f"{ns_of(ctx.route)}/{name_of(ctx.route)}", "loop": True},
-                commands=[f"curl -skI https://{ctx.host}/"], specificity=24)
+                commands=[f"curl -skI https://{ctx.host}/"])
         ctx.set_node("http-redirect", "fail", msg)
         return
     ls = ctx.http_listener
     if ls is None:
         msg = f"Gateway {gref} has no HTTP listener for {ctx.host}: http://{ctx.host}/ is refused instead of redirected"
         ctx.add("redirect-missing", "warning", "http-redirect", msg,
-                evidence={"gateway": gref}, commands=[f"curl -sI http://{ctx.host}/"], specificity=12)
+                evidence={"gateway": gref}, commands=[f"curl -sI http://{ctx.host}/"])
         ctx.set_node("http-redirect", "warn", msg + " (predicted from the objects)")
         return
     atts = [a for a in (attach(ctx.idx, r, ls, ctx.host) for r in candidate_routes(ctx.idx, ctx.host)) if a]
@@ -58,5 +58,5 @@ def diagnose_redirect_objects(ctx: Ctx) -> None:
         msg = f"no route on listener {ls.name} redirects http://{ctx.host}/ to https (the Gateway answers 404)"
     ctx.add("redirect-missing", "warning", "http-redirect", msg,
             evidence={"listener": ls.name, "gateway": gref, "routes": [f"{ns_of(a.route)}/{name_of(a.route)}" for a in live]},
-            commands=[f"curl -sI http://{ctx.host}/"], specificity=12)
+            commands=[f"curl -sI http://{ctx.host}/"])
     ctx.set_node("http-redirect", "warn", msg + " (predicted from the objects)")

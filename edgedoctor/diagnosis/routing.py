@@ -76,7 +76,6 @@ def diagnose_route(ctx: Ctx) -> None:
             msg,
             evidence={"gateway": gref, "listener": ls.name},
             commands=["kubectl get httproutes -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,HOSTS:.spec.hostnames,PARENTS:.spec.parentRefs[*].name"],
-            specificity=22,
         )
         ctx.set_node("route", "fail", msg)
         ctx.set_node("backend", "skip", "no route")
@@ -104,7 +103,6 @@ def diagnose_route(ctx: Ctx) -> None:
                 cmd.describe("httproute", ns_of(sb.route), name_of(sb.route)),
                 f"curl -sk -o /dev/null -w '%{{http_code}}\\n' https://{host}/",
             ],
-            specificity=27,
         )
         _route_not_accepted_secondary(ctx, sb, ls)
         ctx.route = winner.route
@@ -128,7 +126,6 @@ def diagnose_route(ctx: Ctx) -> None:
                 cmd.describe("httproute", ns_of(sb.route), name_of(sb.route)),
                 f"kubectl -n {ns_of(gw)} get gateway {name_of(gw)} -o jsonpath='{{.spec.listeners}}'",
             ],
-            specificity=24,
         )
         ctx.set_node("route", "fail", f"{_rref(sb.route)} not accepted: {why}", **_att_ev(sb))
         ctx.set_node("backend", "skip", "route not accepted")
@@ -160,7 +157,6 @@ def _route_not_accepted_secondary(ctx: Ctx, att: Attachment, ls: Listener) -> No
         f"{_rref(att.route)} is not attached to listener {ls.name}: {_why_not(att, ls)}",
         evidence=_att_ev(att),
         commands=[cmd.describe("httproute", ns_of(att.route), name_of(att.route))],
-        specificity=20,
     )
 
 
@@ -217,7 +213,6 @@ def _conflicts(ctx: Ctx, winner: Attachment, others: list[Attachment]) -> None:
             f"so {_rref(o.route)} is dead for those paths",
             evidence={"winner": _att_ev(winner), "loser": _att_ev(o), "paths": sorted(shared)},
             commands=["kubectl get httproutes -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,CREATED:.metadata.creationTimestamp,HOSTS:.spec.hostnames"],
-            specificity=10,
         )
 
 
@@ -300,7 +295,6 @@ def diagnose_backend(ctx: Ctx, route: Obj, att: Attachment | None = None) -> Non
                 cmd.describe("httproute", rns, name_of(route)),
                 f"kubectl -n {rns} get svc,endpointslices",
             ],
-            specificity=23,
         )
         ctx.set_node("backend", "fail", "; ".join(problems), **ev)
     else:

@@ -80,7 +80,6 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
             f"Secret {sref} holds a certificate from Let's Encrypt staging ({info['issuer_text']}); browsers do not trust it",
             evidence={**details, "issuerRef": spec(cert).get("issuerRef") if cert else None},
             commands=[f"kubectl -n {sref.split('/')[0]} get secret {sref.split('/')[1]} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -issuer"],
-            specificity=25,
         )
         sev_status = "warn"
     if not sans_cover(info["sans"], ctx.host):
@@ -93,7 +92,6 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
             + (" (a wildcard covers exactly one label)" if any(s.startswith("*.") and ctx.host.endswith(s[1:]) and not san_covers(s, ctx.host) for s in info["sans"]) else ""),
             evidence=details,
             commands=[f"kubectl -n {sref.split('/')[0]} get secret {sref.split('/')[1]} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -ext subjectAltName"],
-            specificity=26,
         )
         sev_status = "fail"
     if left <= 0:
@@ -105,7 +103,6 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
             f"the certificate in Secret {sref} expired at {info['not_after']}",
             evidence=details,
             commands=[cmd.cmctl_status(ns_of(cert), name_of(cert))] if cert else [],
-            specificity=24,
         )
         sev_status = "fail"
     else:
@@ -120,7 +117,6 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
                 f"the certificate in Secret {sref} expires in {days:.1f} days ({info['not_after']}) and renewal is not succeeding",
                 evidence={**details, "days_left": round(days, 1), "notes": ctx.notes or None},
                 commands=[cmd.cmctl_status(ns_of(cert), name_of(cert))] if cert else [],
-                specificity=22,
             )
             if sev_status == "pass":
                 sev_status = "warn"

@@ -286,11 +286,12 @@ class _Analysis:
         self.caa: dict[str, Any] | None = None
         self.challenges: list[dict[str, Any]] | None = None
 
-    def add(self, code: str, severity: str, node: str, message: str, specificity: int,
-            evidence: dict[str, Any] | None = None, commands: Iterable[str] = ()) -> Finding:
+    def add(self, code: str, severity: str, node: str, message: str,
+            evidence: dict[str, Any] | None = None, commands: Iterable[str] = (),
+            explained_by: str | None = None) -> Finding:
         f = Finding(code=code, severity=severity, node=node, message=message,  # type: ignore[arg-type]
                     evidence=evidence or {}, commands=list(dict.fromkeys(commands)),
-                    specificity=specificity)
+                    explained_by=explained_by)
         self.findings.append(f)
         return f
 
@@ -354,7 +355,7 @@ class _Analysis:
                 msg += f"; expected {', '.join(expected)} ({facts.expected_from})"
             ev = {"servers": [v["server"] for v in missing], "answer": kind, "expected": expected,
                   "zone": dns.get("zone")}
-            self.add("dns-no-record", "critical", "dns", msg, 20, ev,
+            self.add("dns-no-record", "critical", "dns", msg, ev,
                      cmds + [dig(first_auth, f"a-{host}", "TXT")] if first_auth else cmds)
             status, summary = "fail", msg
         elif missing:
@@ -363,7 +364,7 @@ class _Analysis:
             msg = (f"authoritative servers disagree about {host}: {', '.join(v['server'] for v in have)} "
                    f"answer {', '.join(auth_addrs)}, {', '.join(v['server'] for v in missing)} do not")
             serials = self._soa_serials()
-            self.add("dns-propagation", "warning", "dns", msg, 30,
+            self.add("dns-propagation", "warning", "dns", msg,
                      {"have": [v["server"] for v in have], "missing": [v["server"] for v in missing],
                       "serials": serials}, [dig(v["server"], host, "A") for v in answering]
                      + [dig(v["server"], dns.get("zone") or host, "SOA") for v in answering])
@@ -374,7 +375,7 @@ class _Analysis:
             if self.proxied and facts.cloudflare_proxied is not False:
                 msg = (f"{host} resolves to Cloudflare ({', '.join(f'{a} in {r}' for a, r in cf_hits.items())}), "
                        f"not to the Gateway" + (f" ({', '.join(expected)})" if expected else ""))
-                self.add("dns-cloudflare-proxied", "critical", "dns", msg, 30,
+                self.add("dns-cloudflare-proxied", "critical", "dns", msg,
                          {"answer": auth_addrs, "cloudflare_ranges": cf_hits, "expected": expected,
                           "annotation_proxied": facts.cloudflare_proxied},
                          cmds + [_curl(host, auth_addrs[0], "https", 443)])
@@ -386,7 +387,7 @@ class _Analysis:
                 lost = sorted(set(expected) - set(auth_addrs + auth_names))
                 msg = (f"the authoritative answer for {host} is {', '.join(auth_addrs or auth_names)}, "
                        f"but the Gateway's address is {', '.join(expected)} ({facts.expected_from})")
-                self.add("dns-wrong-target", "critical", "dns", msg, 20,
+                self.add("dns-wrong-target", "critical", "dns", msg,
                          {"answer": auth_addrs, "cnames": auth_names, "expected": expected,
                           "unexpected": extra, "missing": lost}, cmds)
                 status, summary = "fail", msg
@@ -396,7 +397,7 @@ class _Analysis:
             if wild["host_only_by_wildcard"]:
                 msg = (f"{host} has no record of its own: a wildcard answers for it "
                        f"({', '.join(wild['wildcard_answer'])}), hiding that the specific record is missing")
-                self.add("dns-wildcard-masking", "warning", "dns", msg, 20,
+                self.add("dns-wildcard-masking", "warning", "dns", msg,
                          {"wildcard_answer": wild["wildcard_answer"], "servers": wild["servers"],
                           "host_answer": auth_addrs},
                          cmds + [dig(first_auth, f"edgedoctor-random-label-check.{host.split('.', 1)[1]}", "A"),
@@ -479,7 +480,19 @@ class _Analysis:
         ev = {"authoritative_answer": auth_addrs, "resolvers": stale, "soa_negative_ttl": neg_ttl,
               "soa": {k: soa.get(k) for k in ("serial", "ttl", "minimum")} if soa else None}
         cmds = [dig(s["server"], self.host, "A", recursive=True) for s in stale]
-        self.add("dns-propagation", "warning", "dns", msg, 30, ev, cmds)
+        # A resolver that caches "no such name" sends its users nowhere: the host does not
+        # work for them now, until the negative answer expires. One still giving an older
+        # address sends them to the old Gateway, which may still answer: a warning.
+        negative = [s for s in stale if isinstance(s["answer"], str)]
+        if negative:
+            waits = [s["wait_seconds"] for s in negative if s.get("wait_seconds") is not None]
+            left = (f"; users behind {'them' if len(negative) > 1 else 'it'} cannot reach {self.host} for up to "
+                    f"{_duration(max(waits))} more (the zone's negative TTL)" if waits else
+                    f"; users behind {'them' if len(negative) > 1 else 'it'} cannot reach {self.host} until it expires")
+            ev["wait_seconds_left"] = max(waits) if waits else None
+            self.add("dns-propagation", "critical", "dns", msg + left, ev, cmds)
+            return "fail", msg + left
+        self.add("dns-propagation", "warning", "dns", msg, ev, cmds)
         return "warn", msg
 
     def _ownership(self, dns: dict[str, Any], details: dict[str, Any]) -> None:
@@ -526,21 +539,21 @@ class _Analysis:
             msg = (f"the external-dns registry record {r['name']} says {self.host} belongs to owner "
                    f"{r['owner']!r} ({r['resource'] or 'no resource'}), not to this cluster's owner id "
                    f"{owner_id!r}: external-dns will not update or delete it")
-            self.add("dns-ownership-conflict", severity, "dns", msg, 30,
+            self.add("dns-ownership-conflict", severity, "dns", msg,
                      {"found_owner": r["owner"], "owner_id": owner_id, "resource": r["resource"],
                       "registry": registry}, cmds)
         elif wrong_res:
             r = wrong_res[0]
             msg = (f"the registry record {r['name']} ties {self.host} to {r['resource']}, not to "
                    f"{want_resource}: two routes claim the host")
-            self.add("dns-ownership-conflict", severity, "dns", msg, 30,
+            self.add("dns-ownership-conflict", severity, "dns", msg,
                      {"found_resource": r["resource"], "route_resource": want_resource, "owner_id": owner_id,
                       "registry": registry}, cmds)
         elif not registry and record_exists and clean:
             enc = " (a TXT there is not in the plain registry format; encrypted registries cannot be read)" if foreign_txt else ""
             msg = (f"{self.host} has a record but no external-dns registry TXT record: it is not owned by "
                    f"external-dns, which will not change it{enc}")
-            self.add("dns-ownership-conflict", severity, "dns", msg, 30,
+            self.add("dns-ownership-conflict", severity, "dns", msg,
                      {"owner_id": owner_id, "registry_names": details["registry"]["asked"],
                       "other_txt": foreign_txt}, cmds)
 
@@ -684,26 +697,26 @@ class _Analysis:
             self.add("cert-stale-served", sev, "served-certificate",
                      f"{where} serves serial {s['serial']} (not after {s['not_after']}) while the listener's "
                      f"Secret holds a newer certificate, serial {sec['serial']} (not after {sec['not_after']})",
-                     30, {**ev, "secret_serial": sec["serial"], "secret_not_before": sec["not_before"],
+                     {**ev, "secret_serial": sec["serial"], "secret_not_before": sec["not_before"],
                           "secret_not_after": sec["not_after"]}, cmds)
         # When the Secret already has a good certificate, staleness is the cause and these
-        # are its symptoms: lower their specificity so the engine names the cause.
-        symptom = 20 if stale and secret_fine else 30
+        # are its symptoms (checks/README.md, "Ranking": a consequence ranks after its cause).
+        symptom = "cert-stale-served" if stale and secret_fine else None
         if expired:
             self.add("cert-expired", "critical", "served-certificate",
                      f"the certificate served for {self.host} at {where} expired at {s['not_after']}",
-                     symptom, ev, cmds)
+                     ev, cmds, explained_by=symptom)
         elif expiring:
             left = int((na - self.now).total_seconds()) if self.now else None
             self.add("cert-expiring", "warning", "served-certificate",
                      f"the certificate served for {self.host} expires at {s['not_after']} "
                      f"({(left or 0) // 86400} days left, inside the {renew // 86400}-day renewal window)",
-                     symptom, {**ev, "seconds_left": left, "renew_before_seconds": renew}, cmds)
+                     {**ev, "seconds_left": left, "renew_before_seconds": renew}, cmds, explained_by=symptom)
         if staging:
             self.add("cert-staging-issuer", "warning", "served-certificate",
                      f"{where} serves a Let's Encrypt staging certificate for {self.host} "
                      f"(issuer {s['issuer_cn'] or s['issuer']}): browsers do not trust it",
-                     symptom, ev, cmds)
+                     ev, cmds, explained_by=symptom)
         if not covering:
             sans = s["sans"]
             multi = [p for p in sans if p.startswith("*.") and self.host.endswith("." + p[2:])]
@@ -713,8 +726,9 @@ class _Analysis:
                        f"{self.host} even though a Gateway listener {multi[0]} accepts it")
             self.add("cert-san-mismatch", "critical", "served-certificate",
                      f"the certificate served at {where} does not cover {self.host}: its names are "
-                     f"{', '.join(sans) or '(none)'}{why}", symptom if stale else 30,
-                     {**ev, "host": self.host, "host_alabel": _certs.to_alabel(self.host)}, cmds)
+                     f"{', '.join(sans) or '(none)'}{why}",
+                     {**ev, "host": self.host, "host_alabel": _certs.to_alabel(self.host)}, cmds,
+                     explained_by=symptom)
         if secret_leaf is not None and not stale and _certs.summary(secret_leaf)["sha256"] != s["sha256"]:
             info["note"] = "the served certificate is not the listener Secret's, and not older than it"
         return fine_now and not staging
@@ -757,7 +771,7 @@ class _Analysis:
             name = lookup_errors[0].split(":", 1)[0]
             self.add("cert-caa-forbids", sev, node,
                      f"the CAA lookup for {name} fails ({lookup_errors[0].split(': ', 1)[1]}); Let's Encrypt "
-                     f"refuses to issue when it cannot read CAA", 30,
+                     f"refuses to issue when it cannot read CAA",
                      {"lookup_error": lookup_errors[0], "wildcard": wildcard},
                      [dig(qs[0]["server"], name, "CAA") for qs in [by_name[name]]])
             return
@@ -769,7 +783,7 @@ class _Analysis:
             self.add("cert-caa-forbids", sev, node,
                      f"the CAA records at {found['name']} ({'; '.join(found['records'])}) do not allow "
                      f"letsencrypt.org to issue {'a wildcard ' if wildcard else ''}certificate for {self.host}: {why}",
-                     30, {"caa_name": found["name"], "records": found["records"], "wildcard": wildcard},
+                     {"caa_name": found["name"], "records": found["records"], "wildcard": wildcard},
                      [dig(found["server"], found["name"], "CAA")])
 
     def _served_by_wildcard_only(self) -> bool:
@@ -798,6 +812,7 @@ class _Analysis:
         auth_servers = [f"{s['address']}:{s['port']}" if ":" not in str(s["address"]) else f"[{s['address']}]:{s['port']}"
                         for s in self.dns.get("authoritative_servers") or []]
         results = []
+        waits: list[tuple[bool, tuple[Any, ...]]] = []
         for ch in challenges:
             dns_name = _bare(ch.get("dns_name"))
             if dns_name.startswith("*."):
@@ -837,14 +852,17 @@ class _Analysis:
                    f"the TXT record {_bare(qname)} {where}")
             if ch.get("reason"):
                 msg += f" (reason: {ch['reason']})"
-            # Missing at the servers is the specific cause; present everywhere points at
-            # cert-manager's own view (split horizon, recursive cache).
-            spec = 30 if lacking else 20
             sev = "critical" if self.served_ok is not True else "warning"
-            self.add("cert-dns01-propagation-wait", sev, "challenge", msg, spec,
-                     {"record": _bare(qname), "key_present_at": have, "key_missing_at": lacking,
-                      "per_server": per, "values": values, "waiting_seconds": waited, "reason": ch.get("reason")},
-                     [dig(s, qname, "TXT") for s in servers[:3]])
+            waits.append((not lacking, ("cert-dns01-propagation-wait", sev, "challenge", msg,
+                          {"record": _bare(qname), "key_present_at": have, "key_missing_at": lacking,
+                           "per_server": per, "values": values, "waiting_seconds": waited,
+                           "reason": ch.get("reason")},
+                          [dig(s, qname, "TXT") for s in servers[:3]])))
+        # A record missing at the servers is the specific cause; present everywhere points at
+        # cert-manager's own view (split horizon, recursive cache): the missing ones come first,
+        # and of one code the first is the one reported.
+        for _, args in sorted(waits, key=lambda w: w[0]):
+            self.add(*args)
         if results:
             self.challenges = results
 
@@ -864,7 +882,7 @@ class _Analysis:
             h = loop
             msg = (f"https://{self.host}/ answers {h['status']} to {h['location']}: a redirect loop "
                    f"(the redirect route also attaches to the https listener)")
-            self.add("redirect-missing", "critical", "http-redirect", msg, 30,
+            self.add("redirect-missing", "critical", "http-redirect", msg,
                      {"status": h["status"], "location": h["location"], "url": h["url"]},
                      [_curl(self.host, h["address"], "https", int(h["port"]))])
             self.nodes["http-redirect"] = NodeResult("http-redirect", "fail", msg, details)
@@ -880,9 +898,8 @@ class _Analysis:
                     "http-redirect", "unknown", f"http://{self.host}/ could not be probed: {last.get('error')}", details)
                 return
             msg = f"http://{self.host}/ gets no HTTP answer: {last.get('error')}"
-            spec = 20 if kind == "refused" else 10
             # https may still work: a missing redirect degrades, a loop breaks.
-            self.add("redirect-missing", "warning", "http-redirect", msg, spec,
+            self.add("redirect-missing", "warning", "http-redirect", msg,
                      {"error": last.get("error"), "error_kind": kind},
                      [_curl(self.host, str(last.get("address")), "http", int(last.get("port") or 80))])
             self.nodes["http-redirect"] = NodeResult("http-redirect", "fail", msg, details)
@@ -890,6 +907,7 @@ class _Analysis:
         h = answered[-1]
         status, location = h["status"], h.get("location")
         cmds = [_curl(self.host, h["address"], "http", int(h["port"]))]
+        loops = False  # a loop breaks the site; any other wrong answer only degrades it
         if status in REDIRECT_STATUSES and location:
             target = urlsplit(location)
             if not target.scheme:
@@ -901,26 +919,22 @@ class _Analysis:
                 return
             if target.scheme == "http" and same_host and (target.path or "/") == (urlsplit(h["url"]).path or "/"):
                 why = "to itself: a redirect loop"
-                spec = 30
+                loops = True
             elif target.scheme == "https" and same_host:
                 why = f"to https on port {target.port}, not 443"
-                spec = 20
             elif target.scheme == "https":
                 why = f"to another host ({target.hostname})"
-                spec = 20
             else:
                 why = "but not to https"
-                spec = 20
             msg = f"http://{self.host}/ answers {status} {why} (Location: {location})"
         else:
             server = (h.get("headers") or {}).get("server")
             msg = (f"http://{self.host}/ answers {status} instead of a redirect to https://{self.host}/"
                    + (f" (server: {server})" if server else ""))
-            spec = 20
-        self.add("redirect-missing", "critical" if spec >= 30 else "warning", "http-redirect", msg, spec,
+        self.add("redirect-missing", "critical" if loops else "warning", "http-redirect", msg,
                  {"status": status, "location": location, "url": h["url"], "address": h["address"],
                   "body_sample": (h.get("body_sample") or "")[:160]}, cmds)
-        self.nodes["http-redirect"] = NodeResult("http-redirect", "fail" if spec >= 30 else "warn", msg, details)
+        self.nodes["http-redirect"] = NodeResult("http-redirect", "fail" if loops else "warn", msg, details)
 
     def _https_loop(self, secure: list[dict[str, Any]]) -> dict[str, Any] | None:
         for h in secure:
@@ -966,7 +980,7 @@ class _Analysis:
                 msg += "; the load balancer is set to send it, so these probes bypass it (in-cluster, ipMode VIP)"
             else:
                 msg += " and the connection arrives without it"
-            finding = self.add("proxy-protocol-mismatch", "critical", "load-balancer", msg, 30,
+            finding = self.add("proxy-protocol-mismatch", "critical", "load-balancer", msg,
                                {"addresses": [f"{x}:{y}" for x, y in expects_sig], "envoy_expects": expects,
                                 "lb_sends": sends, "probe": "plain reset/closed, PROXY header ok"},
                                [_curl(self.host, a, "https", p), _openssl(self.host, a, p, proxy=True)])
@@ -984,7 +998,7 @@ class _Analysis:
                 t0 = tls[0]
                 cmds = [_curl(self.host, str(t0.get("address")), "https", int(t0.get("port") or 443)),
                         _openssl(self.host, str(t0.get("address")), int(t0.get("port") or 443), proxy=True)]
-            finding = self.add("proxy-protocol-mismatch", "critical", "load-balancer", msg, 30,
+            finding = self.add("proxy-protocol-mismatch", "critical", "load-balancer", msg,
                                {"envoy_expects": expects, "lb_sends": sends, "signature": signature}, cmds)
         status = "fail" if finding else "pass"
         summary = finding.message if finding else (
@@ -1055,3 +1069,11 @@ def analyze_world(
     a.guard("load-balancer", a.analyze_proxy)
     a.guard("served-certificate", a.finish)
     return WorldOutcome(nodes=a.nodes, findings=a.findings)
+
+
+def _duration(seconds: int | float) -> str:
+    """`1800` -> `30 min (1800 s)`: people read minutes, dig shows seconds."""
+    secs = int(seconds)
+    if secs < 120:
+        return f"{secs} s"
+    return f"{secs // 60} min ({secs} s)"

@@ -39,7 +39,6 @@ def apply(ctx: Ctx) -> None:
             "browsers will not trust what it issues",
             evidence={"certificate": cref, "issuer": where, "acme_server": server or None},
             commands=[f"kubectl -n {ns_of(cert)} get certificate {name_of(cert)} -o jsonpath='{{.spec.issuerRef}}'"],
-            specificity=20,
         )
     cm = ctx.controller("cert-manager")
     if cm is None or issuer is None:
@@ -58,5 +57,4 @@ def apply(ctx: Ctx) -> None:
             f"{cref} stays unfinished, so it is never issued or renewed; fixed in v1.12.16, v1.16.4, v1.17.1, v1.18.0",
             evidence={"cert_manager_version": fmt_version(cm.version), "issuer": where, "certificate": cref},
             commands=[cmd.cmctl_status(ns_of(cert), name_of(cert))],
-            specificity=34,
         )

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgedoctor.diagnosis.context import Ctx
-from edgedoctor.diagnosis.engine import dedupe_findings, diagnose_context, rank_key
+from edgedoctor.diagnosis.engine import diagnose_context
 from edgedoctor.diagnosis.index import ClusterIndex, Obj, as_dict, as_list, name_of, ns_of, spec
+from edgedoctor.diagnosis.ranking import dedupe, rank
 from edgedoctor.diagnosis.routes import ROUTE_KINDS, route_hostnames
 from edgedoctor.evidence import ClusterEvidence, Evidence
 from edgedoctor.hostname import HostnameError, normalize_host
@@ -234,8 +235,7 @@ def diagnose_host(w: World, host: str) -> HostResult:
     ev = Evidence(host=host, now=w.now, source={"kind": "manifests"}, cluster=w.cluster)
     ctx = diagnose_context(ev, w.idx.view(host), w.controllers)
     rules.apply(ctx)
-    found = dedupe_findings(ctx.findings)
-    found.sort(key=rank_key, reverse=True)
+    found = rank(dedupe(ctx.findings))
     out: list[LintFinding] = []
     from edgedoctor import catalog
 

@@ -471,7 +471,7 @@ def _seed_staging(pki: PKI):
 
 
 @scenario("dns-propagation-lag", "the record is at the authoritative servers; the resolver still has NXDOMAIN cached",
-          warn("dns-propagation", "dns-sync"), """
+          crit("dns-propagation", "dns-sync"), """
     What happened: a new route for status.litware.example went live; someone tested the name
     before external-dns had created the record, and the resolver cached the NXDOMAIN for the
     zone's negative TTL (1800 s at Cloudflare). external-dns created the record two minutes later.
