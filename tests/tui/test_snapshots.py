@@ -94,3 +94,24 @@ def test_confirm_change(snap_compare, snapshot_of, monkeypatch):
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+SMALL = (80, 24)
+
+
+def test_main_80x24(snap_compare, snapshot_of):
+    app = make_app(snapshot_checker(snapshot_of("cloudflare")), host="app.example.com")
+    assert snap_compare(app, terminal_size=SMALL, run_before=_press())
+
+
+def test_walkthrough_80x24(snap_compare, snapshot_of):
+    app = make_app(snapshot_checker(snapshot_of("cloudflare")), host="app.example.com")
+
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        app.main_screen.open_playbook("cleanup-stuck-orders", "cert-cloudflare-7003-cleanup")
+        await settle(pilot)
+        await pilot.press("n", "n")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

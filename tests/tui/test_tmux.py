@@ -34,7 +34,8 @@ class Tmux:
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=10, check=check)
 
-    def start(self, *edgedoctor_args: str) -> None:
+    def start(self, *edgedoctor_args: str, size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
+        width, height = size
         cmd = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "edgedoctor", *edgedoctor_args))
         env = {
             "XDG_STATE_HOME": str(self.tmp / "state"),
@@ -49,8 +50,8 @@ class Tmux:
             f"cd {shlex.quote(str(ROOT))} && env -u COLUMNS -u LINES {exports} {cmd}; "
             'echo "edgedoctor-exit=$?"; sleep 60'
         )
-        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", self.session, "-x", str(WIDTH), "-y", str(HEIGHT), script)
-        self._tmux("resize-window", "-t", self.session, "-x", str(WIDTH), "-y", str(HEIGHT), check=False)
+        self._tmux("-f", "/dev/null", "new-session", "-d", "-s", self.session, "-x", str(width), "-y", str(height), script)
+        self._tmux("resize-window", "-t", self.session, "-x", str(width), "-y", str(height), check=False)
 
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p", "-t", self.session).stdout
@@ -125,3 +126,19 @@ def test_replay_opens_on_its_host(tmux, recording_of):
     assert list(_tree_rows(screen)) == list(NODE_ORDER)
     tmux.keys("q")
     tmux.wait_for("edgedoctor-exit=0")
+
+
+def test_80x24_on_a_library_recording_and_ctrl_c(tmux):
+    """The small terminal of htop and k9s: one-line banner, the root-cause node marked, the keys
+    line fits, ctrl+c leaves with the terminal back."""
+    tmux.start("tui", "--no-history", "--replay", str(ROOT / "recordings" / "k8s-gateway-no-httproute.yaml"),
+               size=(80, 24))
+    screen = tmux.wait_for("CRITICAL dns-internal-split-horizon", "Findings (1)")
+    lines = screen.splitlines()
+    assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+    dns = next(line for line in lines if " dns " in line and "─" in line)
+    assert "FAIL" in dns and "ok" not in dns.split("FAIL")[0], dns
+    assert any(line.strip().startswith("? help  q quit") for line in lines), screen
+    tmux.keys("C-c")
+    tmux.wait_for("edgedoctor-exit=0")
+    assert not (tmux.tmp / "state" / "edgedoctor" / "history").exists()

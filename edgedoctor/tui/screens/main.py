@@ -33,9 +33,11 @@ PROBING = "probing…"
 # The keys of this screen, most important first (the keys line keeps what fits).
 KEYS = (
     ("?", "help"), ("q", "quit"), ("enter", "open/walk"), ("c", "copy cmd"), ("/", "filter"),
-    (":", "commands"), ("p", "playbook"), ("j/k", "move"), ("d", "evidence"), ("x", "explain"),
-    ("y", "YAML"), ("ctrl+r", "re-run"), ("h", "host"), ("esc", "back"),
+    (":", "commands"), ("p", "playbook"), ("ctrl+r", "re-run"), ("d", "evidence"), ("x", "explain"),
+    ("y", "YAML"), ("j/k", "move"), ("h", "host"), ("esc", "back"),
 )
+# Below these sizes the screen is laid out for a small terminal.
+NARROW, SHORT = 100, 32
 READING = "reading the cluster…"
 
 
@@ -81,7 +83,21 @@ class MainScreen(Screen):
         yield Input(placeholder="filter the tree and the findings (Enter keeps it, Esc clears)", id="filter")
         yield KeysBar(KEYS, id="keys")
 
+    def on_resize(self, event) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        """Lay out by size: side by side and roomy on a large terminal; on a small one (80x24,
+        as htop and k9s) one-line header and banner, stacked panes without borders."""
+        narrow, short = width < NARROW, height < SHORT
+        self.set_class(narrow, "-narrow")
+        self.set_class(short, "-short")
+        self.query_one(VerdictBanner).set_compact(short)
+        # Keep the selection on screen once the new size is laid out.
+        self.call_after_refresh(self.query_one(DiagnosisTree).keep_cursor_visible)
+
     def on_mount(self) -> None:
+        self._layout(self.app.size.width, self.app.size.height)
         self.query_one("#filter", Input).cursor_blink = False
         self.query_one("#filter").display = False
         self.query_one("#host-error").display = False

@@ -202,7 +202,17 @@ class WalkthroughScreen(Screen):
             yield Button("Back (esc)", id="back", compact=True)
         yield KeysBar(KEYS, id="walk-keys")
 
+    def on_resize(self, event) -> None:
+        self._layout(event.size.width, event.size.height)
+
+    def _layout(self, width: int, height: int) -> None:
+        from edgedoctor.tui.screens.main import NARROW, SHORT
+
+        self.set_class(width < NARROW, "-narrow")
+        self.set_class(height < SHORT, "-short")
+
     def on_mount(self) -> None:
+        self._layout(self.app.size.width, self.app.size.height)
         self._title()
         ro = self.query_one("#walk-readonly", Static)
         if self.read_only:
@@ -289,6 +299,9 @@ class WalkthroughScreen(Screen):
         return "dry-run"
 
     def _enter(self, i: int) -> None:
+        if i != self.index:
+            # A new step starts at its head ("CHANGES the cluster"), not where the last one was scrolled.
+            self.query_one("#walk-step-scroll").scroll_home(animate=False)
         self.index = i
         st = self.state.setdefault(i, {})
         action = self._auto_action(self.step)

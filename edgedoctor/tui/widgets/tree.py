@@ -105,6 +105,10 @@ class DiagnosisTree(Tree[str]):
             if child.data in self.running:
                 child.set_label(self.label_for(child.data))
 
+    def keep_cursor_visible(self) -> None:
+        if self.cursor_node is not None:
+            self.scroll_to_node(self.cursor_node, animate=False)
+
     def move_to(self, node: str) -> None:
         def go() -> None:
             for child in self.root.children:
