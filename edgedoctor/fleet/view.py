@@ -125,15 +125,11 @@ class HostView(ClusterIndex):
     """
 
     def __init__(self, base: FleetIndex, host: str) -> None:  # no super().__init__: nothing to index
+        # Every table of the base (and any cache it keeps per index, such as mistyped
+        # objects), shared; then this diagnosis's own state.
+        self.__dict__.update(base.__dict__)
         self.base = base
         self.host = host
-        self.cluster = base.cluster
-        self._by_kind = base._by_kind
-        self._by_key = base._by_key
-        self._by_uid = base._by_uid
-        self._children = base._children
-        self.read_kinds = base.read_kinds
-        self.errors_by_kind = base.errors_by_kind
         self.consulted_gaps: set[str] = set()
         self._narrow: dict[str, list[Obj]] = {}
 
