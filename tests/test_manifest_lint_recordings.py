@@ -98,3 +98,61 @@ def test_predictions_agree_with_recorded_statuses(path):
                 compared += 1
                 assert mine["status"] == "False", name_of(o)
     assert compared > 0, "a recording with no comparable status"
+
+
+# Kinds the controllers create at run time: never in Git.
+RUNTIME_KINDS = {"Secret", "CertificateRequest", "Order", "Challenge", "EndpointSlice", "Endpoints", "Event", "Pod",
+                 "ReplicaSet"}
+# Root causes decided by the specs alone; the others need the running cluster (DNS answers,
+# served certificates, ACME errors, ready Pods, the load balancer's address).
+FROM_SPECS = {
+    "gatewayclass-not-accepted", "route-not-accepted", "route-shadowed-by-wildcard", "route-conflict",
+    "route-backend-unresolved", "redirect-missing", "proxy-protocol-mismatch", "dns-no-record",
+    "dns-internal-split-horizon", "cert-refgrant-missing", "cert-secret-name-mismatch", "cert-san-mismatch",
+    "cert-solver-no-match", "cert-staging-issuer", "cert-cloudflare-7003-cleanup", "cert-manager-v1160-issuer-namespace",
+}
+# Same code, cause at run time: the Service exists, its Pods are scaled to zero.
+RUN_TIME_CAUSE = {"route-backend-no-endpoints-offline"}
+
+
+def _as_manifests(objects, tmp_path):
+    """The recording's objects as they would be in Git: no status, no server fields, none
+    of the objects controllers create (Envoy Gateway's own Services and Deployments)."""
+    import yaml
+
+    out = []
+    for o in objects:
+        labels = (o.get("metadata") or {}).get("labels") or {}
+        if o.get("kind") in RUNTIME_KINDS or any(k.startswith("gateway.envoyproxy.io/owning") for k in labels):
+            continue
+        c = copy.deepcopy(o)
+        c.pop("status", None)
+        for k in ("uid", "resourceVersion", "managedFields", "ownerReferences", "generation"):
+            c.get("metadata", {}).pop(k, None)
+        out.append(c)
+    p = tmp_path / "rendered.yaml"
+    p.write_text(yaml.safe_dump_all(out, sort_keys=False))
+    return str(p)
+
+
+@pytest.mark.parametrize("path", RECORDINGS, ids=lambda p: p.stem)
+def test_incidents_visible_in_git_are_caught_by_lint(path, tmp_path):
+    """The library's incidents whose cause is in the specs are caught from the manifests
+    alone; healthy edges lint clean."""
+    from edgedoctor.lint.load import load_manifests
+    from edgedoctor.lint.run import lint_manifests
+
+    ev, doc = load_recording(path)
+    expected = doc.get("expected") or {}
+    code = expected.get("root_cause")
+    results = {r.host: r for r in lint_manifests(load_manifests([_as_manifests(ev.cluster.objects, tmp_path)]))}
+    if expected.get("verdict") == "ok":
+        r = results[ev.host]
+        assert (r.verdict, r.findings) == ("ok", []), [f.to_dict() for f in r.findings]
+    elif code in FROM_SPECS and path.stem not in RUN_TIME_CAUSE:
+        r = results[ev.host]
+        assert code in [f.code for f in r.findings], (code, [f.to_dict() for f in r.findings])
+        f = next(f for f in r.findings if f.code == code)
+        assert f.location is not None and f.location.line >= 1
+    else:
+        pytest.skip(f"{code}: decided by the running cluster, not by the specs")
