@@ -23,10 +23,10 @@ from edgedoctor.diagnosis.dnssync import (
     external_dns_registry,
     route_resource,
 )
-from edgedoctor.diagnosis.fieldtypes import mark_mistyped
 from edgedoctor.diagnosis.gaps import covered, read_gaps
 from edgedoctor.diagnosis.gateway import diagnose_gateway
 from edgedoctor.diagnosis.index import ClusterIndex, as_dict, as_list, name_of, ns_of, spec
+from edgedoctor.diagnosis.mistyped import mark_mistyped
 from edgedoctor.diagnosis.proxyproto import diagnose_proxy_protocol
 from edgedoctor.diagnosis.ranking import dedupe, rank
 from edgedoctor.diagnosis.redirect import diagnose_redirect_objects
