@@ -17,6 +17,7 @@ from edgedoctor.collect import EvidenceError
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis, Finding
 from edgedoctor.tui.messages import CheckFailed, ClusterRead, DiagnosisChanged, ProbesDone
+from edgedoctor.tui.screens.sizes import NARROW, SHORT
 from edgedoctor.tui.session import PROBE_NODES, Checker
 from edgedoctor.tui.widgets.detail import DetailPane
 from edgedoctor.tui.widgets.findings import FindingsTable
@@ -36,8 +37,6 @@ KEYS = (
     (":", "commands"), ("p", "playbook"), ("ctrl+r", "re-run"), ("d", "evidence"), ("x", "explain"),
     ("y", "YAML"), ("j/k", "move"), ("h", "host"), ("esc", "back"),
 )
-# Below these sizes the screen is laid out for a small terminal.
-NARROW, SHORT = 100, 32
 READING = "reading the cluster…"
 
 

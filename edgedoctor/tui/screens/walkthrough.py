@@ -206,7 +206,7 @@ class WalkthroughScreen(Screen):
         self._layout(event.size.width, event.size.height)
 
     def _layout(self, width: int, height: int) -> None:
-        from edgedoctor.tui.screens.main import NARROW, SHORT
+        from edgedoctor.tui.screens.sizes import NARROW, SHORT
 
         self.set_class(width < NARROW, "-narrow")
         self.set_class(height < SHORT, "-short")
