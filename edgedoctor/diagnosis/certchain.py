@@ -14,7 +14,7 @@ from edgedoctor.diagnosis.controllers import fmt_version
 from edgedoctor.diagnosis.hostnames import sans_cover
 from edgedoctor.diagnosis.index import (
     Obj,
-    annotations,
+    annotations_of,
     as_list,
     condition,
     meta,
@@ -25,6 +25,7 @@ from edgedoctor.diagnosis.index import (
 )
 from edgedoctor.diagnosis.issuers import issuer_ready, solver_selection, v1160_bug
 from edgedoctor.diagnosis.storedcert import secret_expired
+from edgedoctor.model import Status
 from edgedoctor.timefmt import parse_rfc3339
 
 CHAIN_NODES = ("certificate", "certificate-request", "order", "challenge")
@@ -39,7 +40,7 @@ def skip_chain(ctx: Ctx, reason: str, nodes: tuple[str, ...] = CHAIN_NODES) -> N
 
 
 def _rev(obj: Obj) -> int | None:
-    v = annotations(obj).get("cert-manager.io/certificate-revision")
+    v = annotations_of(obj).get("cert-manager.io/certificate-revision")
     try:
         return int(v) if v is not None else None
     except ValueError:
@@ -58,7 +59,7 @@ def _requests_for(ctx: Ctx, cert: Obj) -> list[Obj]:
         crs = [
             c
             for c in ctx.idx.in_namespace("CertificateRequest", ns_of(cert))
-            if annotations(c).get("cert-manager.io/certificate-name") == name_of(cert)
+            if annotations_of(c).get("cert-manager.io/certificate-name") == name_of(cert)
         ]
     return crs
 
@@ -170,7 +171,7 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
                              "no Challenges" + (" (deleted after the Order became valid)" if state == "valid" else ""))
             else:
                 items = []
-                worst = "pass"
+                worst: Status = "pass"
                 for ch in challenges:
                     cst = status(ch)
                     cstate = str(cst.get("state") or "pending")
@@ -237,7 +238,7 @@ def _by_name_prefix(ctx: Ctx, kind: str, owner: Obj) -> list[Obj]:
     return out
 
 
-def _request_status(ctx: Ctx, cr: Obj, ready: dict[str, Any]) -> str:
+def _request_status(ctx: Ctx, cr: Obj, ready: dict[str, Any]) -> Status:
     """A request pending for a few minutes is issuance at work, not a failure."""
     if ready.get("reason") in ("Failed", "Denied"):
         return "fail"

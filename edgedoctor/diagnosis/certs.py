@@ -189,6 +189,7 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
     renewal = parse_rfc3339(status(cert).get("renewalTime")) if cert is not None else None
     # Past its renewal time nothing renews it: the controller is the cause of what follows.
     due = renewal is not None and ctx.now >= renewal
+    renewal_text = status(cert).get("renewalTime") if cert is not None else None
     if cms:
         c = cms[0]
         st = status(c.deployment)
@@ -204,7 +205,7 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
         "certificate",
         f"cert-manager is down: {why}; no certificate is issued or renewed"
         + ("" if broken else " (the current certificate still works"
-           + (f"; its renewal was due at {status(cert).get('renewalTime')})" if due else ")")),
+           + (f"; its renewal was due at {renewal_text})" if due else ")")),
         evidence={"deployments": [{"deployment": f"{c.namespace}/{c.name}", "image": c.image, "available": c.available} for c in cms]},
         commands=["kubectl get deploy -A -l app.kubernetes.io/name=cert-manager", "kubectl -n cert-manager get pods"],
     )
@@ -246,7 +247,7 @@ def _no_certificate(ctx: Ctx, ls: Any, sns: str, sname: str, secret_missing: boo
         else:
             ctx.set_node("certificate", "skip", f"no Certificate has secretName {sname}: the Secret is not issued by cert-manager")
     elif ctx.idx.read_error("Certificate") is not None:
-        ctx.set_node("certificate", "unknown", f"Certificates could not be read: {ctx.idx.read_error('Certificate').get('reason')}")
+        ctx.set_node("certificate", "unknown", f"Certificates could not be read: {as_dict(ctx.idx.read_error('Certificate')).get('reason')}")
     else:
         ctx.set_node("certificate", "skip", "no Certificates in the evidence")
     skip_chain(ctx, "no Certificate for the listener's Secret", CHAIN_NODES[1:])

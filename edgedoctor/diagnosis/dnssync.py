@@ -16,7 +16,7 @@ from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.controllers import Controller
 from edgedoctor.diagnosis.index import (
     Obj,
-    annotations,
+    annotations_of,
     as_dict,
     as_list,
     labels,
@@ -115,7 +115,7 @@ def publish_verdict(ctx: Ctx, c: Controller, route: Obj, gw: Obj) -> PublishVerd
         v.blockers.append(f"--namespace={nsf} does not watch the route's namespace {ns_of(route)}")
     af = c.flag("--annotation-filter")
     if af:
-        ok = selector_matches(af, annotations(route))
+        ok = selector_matches(af, annotations_of(route))
         if ok is False:
             v.blockers.append(f"--annotation-filter {af!r} excludes the route (its annotations do not match)")
     lf = c.flag("--label-filter")
@@ -133,7 +133,7 @@ def publish_verdict(ctx: Ctx, c: Controller, route: Obj, gw: Obj) -> PublishVerd
     if glf and selector_matches(glf, labels(gw)) is False:
         v.blockers.append(f"--gateway-label-filter {glf!r} excludes Gateway {name_of(gw)}")
     prefix = annotation_prefix(c)
-    ann = annotations(route)
+    ann = annotations_of(route)
     controller = ann.get(prefix + "controller")
     if controller and controller != "dns-controller":
         v.blockers.append(f"route annotation {prefix}controller={controller} tells external-dns to ignore it")
@@ -214,7 +214,7 @@ def _target_prefix_mismatch(ctx: Ctx, eds: list[Controller], gw: Obj, dns_ok: bo
     """A target annotation under the prefix this external-dns no longer reads (v0.22.0
     moved the default from external-dns.alpha.kubernetes.io/ to external-dns.kubernetes.io/):
     the records point at the Gateway's status addresses instead."""
-    ann = annotations(gw)
+    ann = annotations_of(gw)
     for c in eds:
         prefix = annotation_prefix(c)
         if ann.get(prefix + "target"):
@@ -344,7 +344,7 @@ def external_dns_registry(ctx: Ctx) -> dict[str, Any] | None:
 def cloudflare_proxied_annotation(ctx: Ctx) -> bool | None:
     if ctx.route is None:
         return None
-    ann = annotations(ctx.route)
+    ann = annotations_of(ctx.route)
     for k, v in ann.items():
         if k.endswith("/cloudflare-proxied"):
             return v.lower() == "true"

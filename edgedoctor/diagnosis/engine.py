@@ -263,7 +263,8 @@ def _secret_seen_on_wire(ctx: Ctx) -> None:
     if stored is not None and served_ends and stored not in served_ends:
         ctx.set_node("secret", "unknown",
                      f"Secret {sref} could not be read, and its Certificate says it holds a certificate valid until "
-                     f"{ctx.certificate['status']['notAfter']} while the listener serves another", **node.details)
+                     f"{as_dict(ctx.certificate and ctx.certificate.get('status')).get('notAfter')} while the listener serves another",
+                     **node.details)
         return
     ctx.secret_from_wire = True
     ctx.set_node(
@@ -492,17 +493,18 @@ def assemble(ctx: Ctx) -> Diagnosis:
         verdict, root = "warning", warn[0]
     else:
         verdict, root = "ok", None
-    root_cause = None
+    root_cause: dict[str, Any] | None = None
     if root is not None:
         try:
             title = catalog.entry(root.code).get("title")
         except catalog.UnknownCode:
             title = root.code
-        root_cause = {"code": root.code, "title": title, "summary": root.message}
+        summary = root.message
         if hidden:
             # A cause may sit in what could not be read: say so beside the one named.
-            root_cause["summary"] += (f" (not established: {', '.join(hidden)} could not be read, "
-                                      "and the cause may lie there)")
+            summary += (f" (not established: {', '.join(hidden)} could not be read, "
+                        "and the cause may lie there)")
+        root_cause = {"code": root.code, "title": title, "summary": summary}
     source = dict(ctx.ev.source)
     if ctx.ev.cluster.context and "context" not in source:
         source["context"] = ctx.ev.cluster.context

@@ -10,7 +10,7 @@ from edgedoctor.diagnosis.controllers import deployment_available
 from edgedoctor.diagnosis.hostnames import gw_matches, listener_rank
 from edgedoctor.diagnosis.index import (
     Obj,
-    annotations,
+    annotations_of,
     as_dict,
     as_list,
     condition,
@@ -21,6 +21,7 @@ from edgedoctor.diagnosis.index import (
     status,
 )
 from edgedoctor.diagnosis.routes import attach, candidate_routes
+from edgedoctor.model import Status
 
 TLS_PROTOCOLS = ("HTTPS", "TLS")
 ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
@@ -194,7 +195,7 @@ def _target_annotation(ctx: Ctx, gw: Obj) -> list[str]:
             prefixes.append("external-dns.alpha.kubernetes.io/")
     if not prefixes:
         prefixes = ["external-dns.alpha.kubernetes.io/", "external-dns.kubernetes.io/"]
-    ann = annotations(gw)
+    ann = annotations_of(gw)
     for p in prefixes:
         v = ann.get(p + "target")
         if v:
@@ -280,7 +281,7 @@ def diagnose_gateway(ctx: Ctx) -> None:
         ctx.set_node("load-balancer", "fail", summary, services=svc_ev or None, programmed_reason=prog_reason)
 
     gw_summary = []
-    gw_status = "pass"
+    gw_status: Status = "pass"
     if not class_ok:
         gw_status = "fail"
         gw_summary.append(f"GatewayClass {spec(gw).get('gatewayClassName')} not accepted")
@@ -389,7 +390,7 @@ def _service_evidence(svc: Obj) -> dict[str, Any]:
         "type": spec(svc).get("type") or "ClusterIP",
         "ingress": ingress,
         "externalIPs": as_list(spec(svc).get("externalIPs")) or None,
-        "annotations": annotations(svc) or None,
+        "annotations": annotations_of(svc) or None,
     }
 
 

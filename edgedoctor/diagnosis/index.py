@@ -48,7 +48,7 @@ def labels(obj: Obj) -> dict[str, str]:
     return {str(k): str(x) for k, x in v.items()} if isinstance(v, dict) else {}
 
 
-def annotations(obj: Obj) -> dict[str, str]:
+def annotations_of(obj: Obj) -> dict[str, str]:
     v = meta(obj).get("annotations")
     return {str(k): str(x) for k, x in v.items()} if isinstance(v, dict) else {}
 
@@ -176,7 +176,7 @@ class ClusterIndex:
                for t in [parse_rfc3339(c.get("lastTransitionTime"))] if t is not None]
         if not out and depth < 5:
             for o in as_list(meta(obj).get("ownerReferences")):
-                owner = self._by_uid.get(o.get("uid")) if isinstance(o, dict) else None
+                owner = self._by_uid.get(str(o.get("uid"))) if isinstance(o, dict) else None
                 if owner is not None and owner is not obj:
                     out += self.status_times(owner, depth + 1)
         return out

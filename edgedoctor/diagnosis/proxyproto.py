@@ -15,7 +15,7 @@ from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.gateway import lb_services
 from edgedoctor.diagnosis.index import (
     Obj,
-    annotations,
+    annotations_of,
     as_dict,
     as_list,
     condition,
@@ -99,7 +99,7 @@ def proxy_protocol_facts(ctx: Ctx) -> dict[str, Any]:
     where: list[str] = []
     svcs = lb_services(ctx, gw)
     for s in svcs:
-        hit, keys = lb_sends_proxy(annotations(s))
+        hit, keys = lb_sends_proxy(annotations_of(s))
         if hit:
             sends = True
             where += [f"Service {ns_of(s)}/{name_of(s)} {k}" for k in keys]

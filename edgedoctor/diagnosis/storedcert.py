@@ -17,6 +17,7 @@ from edgedoctor.diagnosis.index import (
     spec,
     status,
 )
+from edgedoctor.model import Status
 from edgedoctor.timefmt import parse_rfc3339
 
 DEFAULT_RENEW_WINDOW = timedelta(days=15)
@@ -70,7 +71,7 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
         "not_after": info["not_after"],
     }
     problems = []
-    sev_status = "pass"
+    sev_status: Status = "pass"
     if info["staging"]:
         problems.append("issued by Let's Encrypt STAGING")
         ctx.add(

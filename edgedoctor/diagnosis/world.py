@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from edgedoctor import pemcerts as _certs
 from edgedoctor.cloudflare import cloudflare_range
-from edgedoctor.model import Finding, NodeResult
+from edgedoctor.model import Finding, NodeResult, Status
 from edgedoctor.timefmt import parse_rfc3339
 
 DEFAULT_RENEW_BEFORE = 15 * 24 * 3600
@@ -339,7 +339,7 @@ class _Analysis:
         missing = [v for v in answering if v["state"] != "answer"]
         cmds = [dig(v["server"], host, "A") for v in auth[:2]]
         summary = ""
-        status = "pass"
+        status: Status = "pass"
 
         # Cloudflare-proxied answers: the Gateway's address is not what users reach.
         cf = {a: cloudflare_range(a) for a in auth_addrs}
@@ -452,7 +452,7 @@ class _Analysis:
         return set(addrs) == exp_ips
 
     def _recursive(self, rec: list[dict[str, Any]], auth_addrs: list[str], auth_names: list[str],
-                   expected: list[str]) -> tuple[str, str]:
+                   expected: list[str]) -> tuple[Status, str]:
         soa = (self.dns or {}).get("soa") or {}
         neg_ttl = None
         if soa.get("ttl") is not None and soa.get("minimum") is not None:
@@ -580,7 +580,7 @@ class _Analysis:
             kinds = {t.get("error_kind") for t in failures}
             first = failures[0] if failures else tls[0]
             msg = f"no TLS handshake with {self.host} succeeded: {first.get('error')}"
-            status = "unknown" if kinds <= set(_UNREACHED) else "fail"
+            status: Status = "unknown" if kinds <= set(_UNREACHED) else "fail"
             self.nodes["served-certificate"] = NodeResult("served-certificate", status, msg, details)
             return
         # Addresses inside Cloudflare's ranges serve Cloudflare's edge certificate: judge the
@@ -1000,7 +1000,7 @@ class _Analysis:
                         _openssl(self.host, str(t0.get("address")), int(t0.get("port") or 443), proxy=True)]
             finding = self.add("proxy-protocol-mismatch", "critical", "load-balancer", msg,
                                {"envoy_expects": expects, "lb_sends": sends, "signature": signature}, cmds)
-        status = "fail" if finding else "pass"
+        status: Status = "fail" if finding else "pass"
         summary = finding.message if finding else (
             "PROXY protocol consistent" + (f" (Envoy expects: {expects}, LB sends: {sends})" if expects is not None else ""))
         self.nodes["load-balancer"] = NodeResult("load-balancer", status, summary, {"proxy_protocol": details})

@@ -16,7 +16,7 @@ from edgedoctor.diagnosis.acme_errors import cloudflare_cleanup_bug_affected
 from edgedoctor.diagnosis.controllers import Controller, fmt_version, image_tag
 from edgedoctor.diagnosis.index import (
     Obj,
-    annotations,
+    annotations_of,
     as_dict,
     as_list,
     condition,
@@ -250,7 +250,7 @@ def _inflight(pc: PlanContext, cert: Obj) -> Obj | None:
     rev = status(cert).get("revision")
     want = (rev if isinstance(rev, int) else 0) + 1
     crs = [c for c in requests_of(pc, cert) if cond_of(c, "Ready").get("status") != "True"]
-    nxt = [c for c in crs if annotations(c).get("cert-manager.io/certificate-revision") == str(want)]
+    nxt = [c for c in crs if annotations_of(c).get("cert-manager.io/certificate-revision") == str(want)]
     pick = nxt or crs
     return pick[-1] if pick else None
 
@@ -373,7 +373,7 @@ def delete_stuck_requests(pc: PlanContext, params: dict[str, Any]) -> list[Expan
         ready = cond_of(cr, "Ready")
         out.append(Expansion(
             target=obj_ref(cr), change=C.delete(cr), command=C.delete_command(cr), label=name_of(cr),
-            explain=f"CertificateRequest {name_of(cr)} (revision {annotations(cr).get('cert-manager.io/certificate-revision', '?')}): "
+            explain=f"CertificateRequest {name_of(cr)} (revision {annotations_of(cr).get('cert-manager.io/certificate-revision', '?')}): "
                     f"{ready.get('reason', 'pending')}: {ready.get('message', '')}",
         ))
     return out
@@ -666,7 +666,7 @@ def delete_certificate_secret(pc: PlanContext, params: dict[str, Any]) -> list[E
     change = C.delete(sec)
     x = Expansion(target=obj_ref(sec), change=change, command=C.delete_command(sec),
                   explain=f"Secret {ns_of(sec)}/{sname} holds the staging certificate (issuer "
-                          f"{annotations(sec).get('cert-manager.io/issuer-name', '?')}).")
+                          f"{annotations_of(sec).get('cert-manager.io/issuer-name', '?')}).")
     if not _holds_staging(pc, sec):
         x.satisfied = f"Secret {sname} no longer holds a staging certificate" + (f" (issuer {prod})" if prod else "")
     return [x]
@@ -742,7 +742,7 @@ def retarget_listener(pc: PlanContext, params: dict[str, Any]) -> list[Expansion
     )
     if sname == want and (not cross or sns == ns_of(cert)):
         x.satisfied = f"listener {ls.name} already refers to Secret {want}"
-    if annotations(gw).get("cert-manager.io/cluster-issuer") or annotations(gw).get("cert-manager.io/issuer"):
+    if annotations_of(gw).get("cert-manager.io/cluster-issuer") or annotations_of(gw).get("cert-manager.io/issuer"):
         x.explain += (" The Gateway carries a cert-manager issuer annotation: gateway-shim will also create a "
                       f"Certificate named {want} for the listener.")
     return [x]

@@ -10,7 +10,7 @@ from typing import Any
 from edgedoctor.diagnosis.gateway import lb_services, listeners
 from edgedoctor.diagnosis.index import (
     Obj,
-    annotations,
+    annotations_of,
     as_dict,
     as_list,
     labels,
@@ -295,7 +295,7 @@ def _recommend_on(pp: dict[str, Any]) -> bool:
 def _provider(pp: dict[str, Any]) -> tuple[str, str, str] | None:
     anns: dict[str, str] = {}
     for s in pp["services"]:
-        anns.update(annotations(s))
+        anns.update(annotations_of(s))
     for ep in pp["envoyproxies"]:
         anns.update({str(k): str(v) for k, v in _ep_annotations(ep).items()})
     for prefix, hit in _PP_ANNOTATIONS.items():
@@ -392,7 +392,7 @@ def pp_lb(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
                                  explain=f"EnvoyProxy {name_of(ep)} makes Envoy Gateway put {', '.join(keys)} on the load-balancer "
                                          "Service; without it the load balancer stops sending PROXY headers."))
         for svc in pp["services"]:
-            hit, keys = lb_sends_proxy(annotations(svc))
+            hit, keys = lb_sends_proxy(annotations_of(svc))
             covered = any(k in _ep_annotations(ep) for ep in pp["envoyproxies"] for k in keys)
             if not hit or covered:
                 continue

@@ -12,7 +12,7 @@ from typing import Any
 
 from edgedoctor.diagnosis.index import (
     Obj,
-    annotations,
+    annotations_of,
     as_dict,
     as_list,
     labels,
@@ -32,7 +32,7 @@ class Owner:
 
 
 def owners(obj: Obj) -> list[Owner]:
-    lab, ann = labels(obj), annotations(obj)
+    lab, ann = labels(obj), annotations_of(obj)
     out: list[Owner] = []
     if lab.get("kustomize.toolkit.fluxcd.io/name"):
         n, ns = lab["kustomize.toolkit.fluxcd.io/name"], lab.get("kustomize.toolkit.fluxcd.io/namespace")
@@ -57,7 +57,7 @@ def owners(obj: Obj) -> list[Owner]:
 
 
 def helm_release(obj: Obj) -> str:
-    ann, lab = annotations(obj), labels(obj)
+    ann, lab = annotations_of(obj), labels(obj)
     return (ann.get("meta.helm.sh/release-name") or lab.get("helm.toolkit.fluxcd.io/name")
             or lab.get("app.kubernetes.io/instance") or lab.get("app.kubernetes.io/name") or name_of(obj))
 
