@@ -205,9 +205,13 @@ def dns_server_configmaps(objects: list[dict[str, Any]]) -> list[tuple[str, str]
             continue
         ns = (obj.get("metadata") or {}).get("namespace") or "default"
         for vol in pod.get("volumes") or []:
-            name = ((vol or {}).get("configMap") or {}).get("name")
-            if isinstance(name, str) and name:
-                out.add((ns, name))
+            if not isinstance(vol, dict):
+                continue
+            sources = [vol] + [s for s in (vol.get("projected") or {}).get("sources") or [] if isinstance(s, dict)]
+            for src in sources:
+                name = (src.get("configMap") or {}).get("name")
+                if isinstance(name, str) and name:
+                    out.add((ns, name))
     return sorted(out)
 
 

@@ -507,6 +507,15 @@ def _seed_edns_source(pki: PKI):
     return s, c, healthy_world(s, cert, records=[], body='{"status":"ok"}\n')
 
 
+def k8s_gateway_mounts(dep: dict[str, Any]) -> dict[str, Any]:
+    """The chart mounts its Corefile ConfigMap (named as the release) at /etc/coredns."""
+    pod = dep["spec"]["template"]["spec"]
+    pod["volumes"] = [{"name": "config-volume", "configMap": {"name": dep["metadata"]["name"],
+                                                              "items": [{"key": "Corefile", "path": "Corefile"}]}}]
+    pod["containers"][0]["volumeMounts"] = [{"name": "config-volume", "mountPath": "/etc/coredns"}]
+    return dep
+
+
 @scenario("k8s-gateway-no-httproute", "k8s_gateway serves the zone inside the network but does not watch HTTPRoute",
           crit("dns-internal-split-horizon", "dns-sync"), """
     What happened: in-cluster and VPN clients resolve woodgrove.example through k8s_gateway (the
@@ -520,9 +529,9 @@ def _seed_k8s_gateway(pki: PKI):
               app_route="online-banking", app_service="online-banking", edns_owner="woodgrove", context="woodgrove-aks")
     c, cert = st.build(s, pki)
     c.put(st.namespace(s, "kube-system"))
-    c.put(st.deployment(s, "kube-system", "k8s-gateway", {"app.kubernetes.io/name": "k8s-gateway", "app.kubernetes.io/instance": "k8s-gateway"},
+    c.put(k8s_gateway_mounts(st.deployment(s, "kube-system", "k8s-gateway", {"app.kubernetes.io/name": "k8s-gateway", "app.kubernetes.io/instance": "k8s-gateway"},
                         [{"name": "k8s-gateway", "image": "quay.io/k8s-gateway/k8s_gateway:v1.8.2", "args": ["-conf", "/etc/coredns/Corefile"]}],
-                        replicas=2, extra_labels={"app.kubernetes.io/version": "1.8.2", "helm.sh/chart": "k8s-gateway-3.5.2"}))
+                        replicas=2, extra_labels={"app.kubernetes.io/version": "1.8.2", "helm.sh/chart": "k8s-gateway-3.5.2"})))
     c.put({"apiVersion": "v1", "kind": "ConfigMap",
            "metadata": st._meta(s, "ConfigMap", "k8s-gateway", "kube-system", s.at(days=90), generation=None,
                                 labels={"app.kubernetes.io/name": "k8s-gateway"}),
@@ -1253,9 +1262,9 @@ def _k8sgw_internal(pki: PKI):
               app_route="advisor", app_service="advisor-web", edns_owner="woodgrove", context="woodgrove-aks")
     c, cert = st.build(s, pki)
     c.put(st.namespace(s, "kube-system"))
-    c.put(st.deployment(s, "kube-system", "k8s-gateway", {"app.kubernetes.io/name": "k8s-gateway", "app.kubernetes.io/instance": "k8s-gateway"},
+    c.put(k8s_gateway_mounts(st.deployment(s, "kube-system", "k8s-gateway", {"app.kubernetes.io/name": "k8s-gateway", "app.kubernetes.io/instance": "k8s-gateway"},
                         [{"name": "k8s-gateway", "image": "quay.io/k8s-gateway/k8s_gateway:v1.8.2", "args": ["-conf", "/etc/coredns/Corefile"]}],
-                        replicas=2, extra_labels={"app.kubernetes.io/version": "1.8.2", "helm.sh/chart": "k8s-gateway-3.5.2"}))
+                        replicas=2, extra_labels={"app.kubernetes.io/version": "1.8.2", "helm.sh/chart": "k8s-gateway-3.5.2"})))
     c.put({"apiVersion": "v1", "kind": "ConfigMap",
            "metadata": st._meta(s, "ConfigMap", "k8s-gateway", "kube-system", s.at(days=90), generation=None,
                                 labels={"app.kubernetes.io/name": "k8s-gateway"}),
