@@ -52,6 +52,9 @@ class SweepOptions:
     selector: str | None = None
     globs: list[str] = field(default_factory=list)
     zone_transfer: bool = False  # AXFR each zone the hosts live in, for zone-wide drift
+    # Where the TLS and HTTP probes connect (not flags: the benchmarks' servers listen elsewhere).
+    https_port: int = 443
+    http_port: int = 80
 
 
 @dataclass
@@ -318,7 +321,8 @@ class _Prober:
                                        wildcard_replacement=edns.get("wildcard_replacement", "")) if edns else []
         plan = probe_plan(dataclasses.replace(self.check, host=ev.host), self.args, min(left, HOST_TIMEOUT),
                           gateway_addresses=list(inputs["gateway_addresses"]), extra_txt=extra_txt,
-                          acme_names=list(inputs["acme_names"]))
+                          acme_names=list(inputs["acme_names"]), https_port=self.opts.https_port,
+                          http_port=self.opts.http_port)
         ev.dns, ev.tls, ev.http = run_plan(plan)
 
 

@@ -1,0 +1,177 @@
+"""Speed and memory of `edgedoctor sweep`, as ratios against baselines measured in the same run.
+
+    python benchmarks/sweep_speed.py [--routes 10000] [--gateways 1000] [--certificates 5000]
+                                     [--hosts 500] [--parallel 50] [--delay 0.05] [--repeat 2]
+
+1. Offline: `edgedoctor sweep --snapshot BIG --offline -o json` (every host of a snapshot with
+   10,000 HTTPRoutes, 1,000 Gateways, 5,000 Certificates) against `edgedoctor check HOST` on the
+   same snapshot, both as the user runs them (a process each, output to /dev/null): wall
+   time (goal <= 5x) and peak RSS (goal <= 1.5x).
+2. Live: a sweep of 500 hosts whose DNS, TLS and HTTP servers (on loopback) wait 50 ms before
+   each answer, against (hosts / parallel) x one host's probe time (the same sweep restricted
+   to one host): goal <= 1.5x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+NOW = "2026-12-02T03:00:00Z"
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS in MB) of one process, its output thrown away."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    started = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=env)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - started
+    err = p.stderr.read().decode() if p.stderr else ""
+    if os.waitstatus_to_exitcode(status) not in (0, 1, 2):
+        raise SystemExit(f"{' '.join(cmd[2:5])} failed: {err.strip()[-500:]}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def offline(a: argparse.Namespace) -> None:
+    from check_speed import generate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "cluster.json"
+        doc = generate(a.routes, a.gateways, a.certificates)
+        big.write_text(json.dumps(doc))
+        n = len(doc["items"])
+        del doc
+        host = f"svc{a.routes - 1}.t{(a.routes - 1) % a.gateways}.example.com"
+        base = [sys.executable, "-m", "edgedoctor"]
+        flags = ["--snapshot", str(big), "--offline", "--now", NOW, "-o", "json"]
+        measure(base + ["check", host] + flags)  # warm-up: bytecode, page cache
+        checks = [measure(base + ["check", host] + flags) for _ in range(a.repeat)]
+        sweeps = [measure(base + ["sweep"] + flags) for _ in range(a.repeat)]
+        t_check, m_check = min(c[0] for c in checks), min(c[1] for c in checks)
+        t_sweep, m_sweep = min(s[0] for s in sweeps), min(s[1] for s in sweeps)
+        print(f"offline: {n} objects, {a.routes} hosts (best of {a.repeat})")
+        print(f"  check one host     {t_check:8.2f} s  {m_check:8.1f} MB peak RSS")
+        print(f"  sweep every host   {t_sweep:8.2f} s  {m_sweep:8.1f} MB peak RSS")
+        print(f"  time ratio         {t_sweep / t_check:8.2f}x  (goal <= 5.00x)")
+        print(f"  memory ratio       {m_sweep / m_check:8.2f}x  (goal <= 1.50x)")
+
+
+SERVERS = r"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+import dns.flags, dns.message, dns.rcode, dns.rdatatype, dns.rrset
+from tests.servers.faults import DelayedTLS, DNSResponder
+from tests.servers.pki import TestCA
+
+SOA = "ns1.example.com. hostmaster.example.com. 1 3600 600 86400 60"
+
+
+def answer(query):
+    r = dns.message.make_response(query)
+    r.flags |= dns.flags.AA
+    q = query.question[0]
+    name, rtype = q.name.to_text().lower(), dns.rdatatype.to_text(q.rdtype)
+    if not name.endswith("example.com."):
+        r.set_rcode(dns.rcode.REFUSED)
+    elif name == "example.com." and rtype == "SOA":
+        r.answer.append(dns.rrset.from_text(name, 300, "IN", "SOA", SOA))
+    elif name != "example.com." and rtype == "A" and name.count(".") == 3:
+        r.answer.append(dns.rrset.from_text(name, 300, "IN", "A", "127.0.0.1"))
+    else:
+        r.authority.append(dns.rrset.from_text("example.com.", 60, "IN", "SOA", SOA))
+    return r
+
+
+delay = float(sys.argv[2])
+crt, key = TestCA().leaf(["*.example.com"]).write(Path(sys.argv[3]), "edge")
+with DNSResponder(answer, delay=delay) as d, DelayedTLS(crt, key, delay=delay) as https, \
+        DelayedTLS(None, None, delay=delay, status=301) as http:
+    print(d.port, https.port, http.port, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
+
+
+def live(a: argparse.Namespace) -> None:
+    """The servers run in a process of their own: their CPU is not the sweep's."""
+    from edgedoctor.evidence import ClusterEvidence
+    from edgedoctor.fleet.sweep import SweepOptions, SweepRun
+    from tests import casekit
+    from tests.fleetkit import route
+
+    objs = casekit.apply_edits(casekit.base_objects(), {"patch": [
+        {"kind": "Gateway", "namespace": "gateway", "name": "external",
+         "merge": {"status": {"addresses": [{"type": "IPAddress", "value": "127.0.0.1"}]}}}]})
+    objs += [route(f"h{i}", "shop", f"h{i}.example.com", "app") for i in range(a.hosts)]
+    cluster = ClusterEvidence(objects=objs, kinds_read=sorted({o["kind"] for o in objs}))
+    with tempfile.TemporaryDirectory() as tmp:
+        snap = casekit.write_snapshot(copy.deepcopy(cluster.objects), Path(tmp) / "cluster.yaml")
+        servers = subprocess.Popen([sys.executable, "-c", SERVERS, str(ROOT), str(a.delay), tmp],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        try:
+            dns_port, https_port, http_port = map(int, servers.stdout.readline().split())
+
+            def sweep(glob: str, expect: int) -> float:
+                opts = SweepOptions(snapshots=[str(snap)], nameservers=[f"127.0.0.1:{dns_port}"],
+                                    authoritative=[f"127.0.0.1:{dns_port}"], now=NOW,
+                                    timeout=600, parallel=a.parallel, globs=[glob],
+                                    https_port=https_port, http_port=http_port)
+                run = SweepRun(opts)  # the snapshot is read here, before the clock starts
+                started, cpu = time.perf_counter(), time.process_time()
+                result = run.collect()
+                wall = time.perf_counter() - started
+                if a.verbose:
+                    print(f"    {glob}: wall {wall:.2f} s, cpu {time.process_time() - cpu:.2f} s")
+                assert len(result.hosts) == expect, len(result.hosts)
+                assert all(h.served_expiry for h in result.hosts), "a TLS probe failed"
+                return wall
+
+            sweep("h0.example.com", 1)  # warm-up
+            one = statistics.median(sweep(f"h{i}.example.com", 1) for i in range(5))
+            walls = [sweep("h*.example.com", a.hosts) for _ in range(a.repeat)]
+        finally:
+            servers.stdin.close()
+            servers.wait(timeout=30)
+    ideal = a.hosts / a.parallel * one
+    best = min(walls)
+    print(f"live: {a.hosts} hosts, --parallel {a.parallel}, every server waits {a.delay * 1000:.0f} ms")
+    print(f"  one host                  {one * 1000:8.0f} ms  (median of 5)")
+    print(f"  hosts/parallel x one host {ideal:8.2f} s")
+    print(f"  sweep of all              {best:8.2f} s   (best of {a.repeat})")
+    print(f"  ratio                     {best / ideal:8.2f}x  (goal <= 1.50x)")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--routes", type=int, default=10_000)
+    ap.add_argument("--gateways", type=int, default=1_000)
+    ap.add_argument("--certificates", type=int, default=5_000)
+    ap.add_argument("--hosts", type=int, default=500)
+    ap.add_argument("--parallel", type=int, default=50)
+    ap.add_argument("--delay", type=float, default=0.05)
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--only", choices=("offline", "live"))
+    ap.add_argument("--verbose", action="store_true", help="print each sweep's wall and CPU time")
+    a = ap.parse_args()
+    if a.only != "live":
+        offline(a)
+    if a.only != "offline":
+        live(a)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
