@@ -290,3 +290,15 @@ def test_drift_of_a_transferred_zone_is_pure():
     refused = analyze_zone({"zone": "example.com", "server": "x", "ok": False, "error_kind": "refused", "error": "REFUSED"},
                            objs, {"owner_id": "prod-cluster"})
     assert (refused["transfer"], refused["orphans"], refused["unowned"]) == ("refused", [], [])
+
+
+def test_the_bundled_sweep_recording_says_what_its_readme_says():
+    p = sweep("--replay", str(ROOT / "recordings" / "fleet" / "shop-prod.yaml"), "-o", "table")
+    assert p.returncode == 2
+    lines = p.stdout.splitlines()
+    assert lines[-1] == "8 hosts: 3 ok, 0 warning, 5 critical, 0 unknown"
+    assert any(x.startswith("Gateway gateway/internal (shop-prod): 3 of 3 hosts CRITICAL app-routing gateway-not-programmed")
+               for x in lines)
+    rows = {x.split()[0]: x.split() for x in lines if x.endswith("example.com") or " shop-prod " in x}
+    assert rows["orders.example.com"][4] == "route-backend-unresolved"
+    assert rows["legacy.example.com"][4] == "cert-secret-name-mismatch"
