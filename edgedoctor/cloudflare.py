@@ -2,9 +2,8 @@
 
 Source: Cloudflare's `GET https://api.cloudflare.com/client/v4/ips` (also
 https://www.cloudflare.com/ips-v4 and /ips-v6), as mirrored in the MISP warninglist
-`lists/cloudflare/list.json` version 20261014; copied from /work/shared/reference/dns-acme.md
-§5.1. The list changes rarely but does change (older lists had 104.16.0.0/12 and
-199.27.128.0/21): refresh RANGES and AS_OF together.
+`lists/cloudflare/list.json` version 20261014. The list changes rarely but does change
+(older lists had 104.16.0.0/12 and 199.27.128.0/21): refresh RANGES and AS_OF together.
 """
 
 from __future__ import annotations

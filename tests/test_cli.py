@@ -68,7 +68,9 @@ def test_exit_codes_and_first_line(code, exit_code, verdict, tmp_path):
 
 def test_json_is_default_without_a_terminal():
     p = run("check", "app.example.com", "--snapshot", BASE, "--offline", "--now", NOW)
-    json.loads(p.stdout)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(p.stdout)
+    assert doc["host"] == "app.example.com" and doc["verdict"] == "ok"
 
 
 def test_check_does_not_import_textual_or_kubernetes():

@@ -1,7 +1,7 @@
 """Read cert-manager and ACME failure messages: which root cause do they name?
 
-The strings are the ones cert-manager and Let's Encrypt write (see
-shared/reference/cert-manager.md section 2.6); matching is case-insensitive
+The strings are the ones cert-manager and Let's Encrypt write (the catalog entries'
+`references` name the sources); matching is case-insensitive
 because the docs and the code disagree on case.
 """
 

@@ -2,8 +2,7 @@
 
 Manifests carry no status. The engine reads statuses the way the controllers write them,
 so this module writes the statuses Envoy Gateway and cert-manager would write for these
-specs (the rules of the Gateway API spec and of the controllers, as in
-shared/reference/gateway-api.md), and the engine then diagnoses as it does for a cluster.
+specs (the rules of the Gateway API specification and of the controllers), and the engine then diagnoses as it does for a cluster.
 Routes get no status: the engine computes their attachment from the spec itself
 (allowedRoutes, sectionName, hostnames), which is the prediction.
 

@@ -1,4 +1,4 @@
-"""The JSON of the scripting contract (shared/design/cli-contract.md)."""
+"""The JSON of the scripting contract (docs/cli-contract.md)."""
 
 from __future__ import annotations
 

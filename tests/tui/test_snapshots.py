@@ -8,6 +8,12 @@ tmp dir and shown by base name only. Accept a changed look with
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edgedoctor import catalog
 from edgedoctor.tui import walk
 from tests.tui.kit import (
     SIZE,
@@ -19,6 +25,20 @@ from tests.tui.kit import (
     settle,
     snapshot_checker,
 )
+
+FROZEN = {e["code"]: e for e in yaml.safe_load_all((Path(__file__).parent / "catalog_text.yaml").read_text())}
+
+
+@pytest.fixture(autouse=True)
+def frozen_catalog(monkeypatch):
+    """The catalog as the snapshots were taken: a reworded sentence in checks/ is no change
+    of the screens."""
+
+    def entry(code: str) -> dict:
+        assert code in FROZEN, f"{code} is shown: copy checks/{code}.yaml into tests/tui/catalog_text.yaml"
+        return FROZEN[code]
+
+    monkeypatch.setattr(catalog, "entry", entry)
 
 
 def _press(*keys: str):
