@@ -1,10 +1,13 @@
-"""The live reader over real HTTP(S) against tests/fakeapi.py."""
+"""The live reader over real HTTP(S) against tests/fakeapi.py: the exact requests it sends
+(which a real server does not report), the faults a real server cannot be made to show
+(hangs, 500s, garbage, a missing CRD, an older served version only, a refused Secret with
+everything else allowed) and the kubeconfig handling. What it reads and keeps from a real
+kube-apiserver, and a real 403, are in tests/test_live_reader_kube.py."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +16,6 @@ from typing import Any
 
 import pytest
 
-from edgedoctor.kinds import KINDS
 from edgedoctor.kube import config as kube_config
 from edgedoctor.kube import live
 from edgedoctor.kube.live import LiveConfigError, read_live
@@ -288,33 +290,6 @@ def names(ev, kind: str) -> set[str]:
 # ---------------------------------------------------------------- a healthy read
 
 
-def test_reads_every_kind(api: FakeAPI, kubeconfig: Path) -> None:
-    ev = read(kubeconfig)
-    assert ev.reachable is True
-    assert ev.errors == []
-    assert ev.context == "fake"
-    assert ev.cluster == "fake-cluster"
-    assert set(ev.kinds_read) == {k.kind for k in KINDS}
-    for kind in KINDS:
-        if kind.kind in ("Secret", "ConfigMap"):
-            continue
-        expected = {
-            f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
-            for o in api.objects(kind.kind)
-        }
-        assert names(ev, kind.kind) == expected, kind.kind
-    for obj in ev.objects:
-        assert obj["apiVersion"] and obj["kind"], obj
-        assert "managedFields" not in obj["metadata"]
-    (svc,) = by_kind(ev, "Service")
-    # The server lists core items without apiVersion/kind, as a real one does.
-    assert svc["apiVersion"] == "v1"
-    assert by_kind(ev, "Deployment")[0]["apiVersion"] == "apps/v1"
-    assert by_kind(ev, "EndpointSlice")[0]["apiVersion"] == "discovery.k8s.io/v1"
-    assert by_kind(ev, "Gateway")[0]["apiVersion"] == "gateway.networking.k8s.io/v1"
-    assert api.writes == []
-
-
 def test_lists_cluster_wide_and_never_lists_secrets(api: FakeAPI, kubeconfig: Path) -> None:
     read(kubeconfig)
     gets = [r["path"] for r in api.requests if r["method"] == "GET"]
@@ -385,61 +360,12 @@ def test_secret_names_callback_chooses(api: FakeAPI, kubeconfig: Path) -> None:
     assert "app/unrelated" not in names(ev, "Secret")
 
 
-def test_nothing_secret_survives(api: FakeAPI, kubeconfig: Path) -> None:
-    ev = read(kubeconfig, secret_names=solver_and_listener_secrets)
-    dumped = json.dumps(ev.to_dict())
-    for value in PLANTED:
-        assert value not in dumped
-        assert b64(value) not in dumped
-    assert b64(FAKE_KEY_PEM) not in dumped
-    secrets = {o["metadata"]["name"]: o for o in by_kind(ev, "Secret")}
-    tls = secrets["wildcard-tls"]
-    assert tls["redacted"] is True
-    assert tls["keys"] == ["tls.crt", "tls.key"]
-    assert set(tls["data"]) == {"tls.crt"}
-    assert "BEGIN CERTIFICATE" in base64.b64decode(tls["data"]["tls.crt"]).decode()
-    token = secrets["cloudflare-api-token"]
-    assert token["keys"] == ["api-token"]
-    assert token["data"] == {}
-    (dns,) = [d for d in by_kind(ev, "Deployment") if d["metadata"]["name"] == "k8s-gateway"]
-    env = dns["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert env == [{"name": "CF_API_TOKEN", "value": "<redacted>"}]
-
-
 def test_configmaps_only_corefiles_where_dns_servers_run(api: FakeAPI, kubeconfig: Path) -> None:
     ev = read(kubeconfig)
     assert names(ev, "ConfigMap") == {"dns/k8s-gateway"}
     cm_paths = {r["path"] for r in api.requests if "configmaps" in r["path"]}
     assert cm_paths == {"/api/v1/namespaces/dns/configmaps/k8s-gateway"}  # by name, as mounted
     assert "ConfigMap" in ev.kinds_read
-
-
-def test_pages_are_followed(
-    api: FakeAPI, kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for i in range(4):
-        api.add(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": f"extra-{i}", "namespace": "app"},
-            }
-        )
-        api.add(
-            {
-                "apiVersion": "cert-manager.io/v1",
-                "kind": "Certificate",
-                "metadata": {"name": f"extra-{i}", "namespace": "app"},
-                "spec": {"secretName": f"extra-{i}-tls"},
-            }
-        )
-    monkeypatch.setattr(live, "PAGE_SIZE", 2)
-    ev = read(kubeconfig)
-    # Services are read where the chain points: the route's backend, not the extras.
-    assert names(ev, "Service") == {"app/app"}
-    assert len(by_kind(ev, "Certificate")) == 6
-    continued = [r for r in api.requests if r["query"].get("continue")]
-    assert {r["path"] for r in continued} >= {"/apis/cert-manager.io/v1/certificates"}
 
 
 def test_older_served_version_is_used(api: FakeAPI, kubeconfig: Path) -> None:
@@ -496,17 +422,6 @@ def test_missing_crd_is_unknown_and_the_rest_is_read(api: FakeAPI, kubeconfig: P
         "/apis/gateway.networking.k8s.io/v1/gateways",
         "/apis/gateway.networking.k8s.io/v1beta1/gateways",
     ]
-
-
-def test_forbidden_kind(api: FakeAPI, kubeconfig: Path) -> None:
-    api.fail(kind="Order", status=403)
-    ev = read(kubeconfig)
-    (err,) = [e for e in ev.errors if e["kind"] == "Order"]
-    assert err["status"] == "unknown"
-    assert err["reason"].startswith("forbidden: cannot list orders (")
-    assert 'cannot list resource "orders" in API group "acme.cert-manager.io"' in err["reason"]
-    assert "Order" not in ev.kinds_read
-    assert "Challenge" in ev.kinds_read
 
 
 def test_server_error(api: FakeAPI, kubeconfig: Path) -> None:
