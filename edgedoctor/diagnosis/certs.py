@@ -71,7 +71,10 @@ def diagnose_certificates(ctx: Ctx) -> None:
             )
 
     says_missing = rr_bad and rr_reason == "InvalidCertificateRef" and "does not exist" in rr_msg
-    secret_missing = secret is None and (idx.was_read("Secret") or says_missing)
+    # The listener rejecting the Secret's content (expired, wrong type, no key) saw it exist:
+    # an evidence without it is not proof that it is missing.
+    says_exists = rr_bad and rr_reason == "InvalidCertificateRef" and not says_missing
+    secret_missing = secret is None and (idx.was_read("Secret") or says_missing) and not says_exists
     if secret is None and not idx.was_read("Secret") and not says_missing and rr_bad and rr_reason == "RefNotPermitted":
         secret_missing = False
 
