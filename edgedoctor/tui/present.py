@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from rich.text import Text
@@ -73,3 +74,23 @@ def finding_text(f: Finding, *, root: bool) -> Text:
         t.append(", ".join(f.playbooks), style="bold cyan")
         t.append("  (Enter or p on the finding walks you through)\n", style="dim")
     return t
+
+
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of a catalog text so the widget wraps it to its width.
+
+    Paragraphs (blank lines) and list items (`1.`, `-`, `*`) stay apart.
+    """
+    out: list[str] = []
+    for line in str(text or "").splitlines():
+        s = line.strip()
+        if not s:
+            if out and out[-1] != "":
+                out.append("")
+            continue
+        starts_item = bool(re.match(r"^(\d+\.|[-*])\s", s))
+        if out and out[-1] != "" and not starts_item:
+            out[-1] += " " + s
+        else:
+            out.append(s)
+    return "\n".join(out).strip()

@@ -172,9 +172,11 @@ async def test_a_playbook_in_place_is_not_offered_and_an_in_place_step_shows_no_
         f = next(x for x in main.diagnosis.findings if x.code == "dns-no-record")
         main.open_finding(f)
         await settle(pilot)
-        assert app.screen is main, "external-dns already watches HTTPRoutes: nothing to walk"
-        assert any("no playbook applies here" in n.message and "already" in n.message
-                   for n in app._notifications), [n.message for n in app._notifications]
+        # external-dns already watches HTTPRoutes: not the playbook, the code's guide, which says why
+        assert isinstance(app.screen, WalkthroughScreen) and app.screen.plan.playbook_id == "guide:dns-no-record"
+        assert any("external-dns-watch-httproute does not apply here: already" in n for n in app.screen.plan.notes)
+        app.pop_screen()
+        await settle(pilot)
         assert "external-dns-watch-httproute" not in [p for p, _ in main.playbook_choices()]
         # Opened by name anyway (the palette lists every playbook): the step in place runs nothing.
         main.open_playbook("external-dns-watch-httproute", "dns-no-record")

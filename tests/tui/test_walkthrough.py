@@ -11,7 +11,6 @@ import pytest
 from edgedoctor.tui import walk
 from edgedoctor.tui.screens.modals import ConfirmChange, PickPlaybook
 from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
-from edgedoctor.tui.widgets.detail import DetailPane
 from edgedoctor.tui.widgets.findings import FindingsTable
 from tests.tui.kit import (
     SIZE,
@@ -147,7 +146,7 @@ async def test_snapshot_walkthrough_changes_nothing(fakes, snapshot_of):
         assert "not applied: read-only (snapshot): nothing is changed here" in _text(screen, "#walk-result")
 
 
-async def test_finding_without_playbook_points_to_the_explanation(fakes, snapshot_of):
+async def test_finding_without_playbook_opens_its_guide(fakes, snapshot_of):
     executor, opened = fakes
     app = make_app(snapshot_checker(snapshot_of("cloudflare")), host="app.example.com")
     async with app.run_test(size=SIZE) as pilot:
@@ -158,10 +157,29 @@ async def test_finding_without_playbook_points_to_the_explanation(fakes, snapsho
         table.move_cursor(row=codes.index("cert-secret-missing"))
         await pilot.pause()
         await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, WalkthroughScreen)
+        assert opened == [] and executor.calls == []  # no playbook, no cluster executor
+        assert screen.plan.playbook_id == "guide:cert-secret-missing"
+        assert "GUIDE" in _text(screen, "#walk-readonly")
+        kinds = [s.kind for s in screen.plan.steps]
+        assert kinds[0] == "read" and "change" in kinds and screen.plan.steps[-1].check == "rediagnose"
+        # the first step runs at once: edgedoctor's own evidence
+        assert "edgedoctor's evidence as of" in _text(screen, "#walk-result")
+        await pilot.press("n")
+        await settle(pilot)
+        step = walk_step_text(screen)
+        assert "What the answer means:" in step and "$ " in step
+        fix = next(i for i, s in enumerate(screen.plan.steps) if s.kind == "change")
+        while screen.index < fix:
+            await pilot.press("n")
+            await settle(pilot)
+        assert screen._mark(fix).plain.startswith("✎ yours to make")
+        assert "a change you make (manual or GitOps)" in walk_step_text(screen)
+        await pilot.press("a")
         await pilot.pause()
-        assert app.screen is app.main_screen
-        assert opened == []
-        assert app.main_screen.query_one(DetailPane).tab == "explain"
+        assert app.screen is screen
 
 
 async def test_playbook_that_does_not_apply_is_a_notification(monkeypatch, snapshot_of):
@@ -184,7 +202,7 @@ def test_every_step_state_has_its_own_label():
     from edgedoctor.tui.screens.walkthrough import LABELS, step_label
 
     ok = NS(ok=True, message="", outcome="ok")
-    change = NS(kind="change", satisfied=None, blocked=None, check=None)
+    change = NS(kind="change", satisfied=None, blocked=None, check=None, change={"op": "delete"})
     read = NS(kind="read", satisfied=None, blocked=None, check="certificate-ready")
     verify = NS(kind="read", satisfied=None, blocked=None, check="rediagnose")
     cases = {
@@ -195,10 +213,11 @@ def test_every_step_state_has_its_own_label():
         "apply failed": (change, {"applied": NS(ok=False, message="", outcome="failed")}, False),
         "dry run failed": (change, {"result": NS(ok=False, message="", outcome="failed")}, False),
         "refused": (change, {"result": NS(ok=False, message="", outcome="denied")}, False),
-        "in place": (NS(kind="change", satisfied="already", blocked=None, check=None), {}, False),
+        "in place": (NS(kind="change", satisfied="already", blocked=None, check=None, change={"op": "patch"}), {}, False),
+        "manual": (NS(kind="change", satisfied=None, blocked="manual", check=None, change=None), {}, True),
         "in place (server)": (change, {"result": NS(ok=True, message="", outcome="unchanged")}, False),
-        "blocked": (NS(kind="change", satisfied=None, blocked="manual", check=None), {}, False),
-        "would change": (NS(kind="change", satisfied=None, blocked="read-only", check=None), {}, True),
+        "blocked": (NS(kind="change", satisfied=None, blocked="no RBAC", check=None, change={"op": "patch"}), {}, False),
+        "would change": (NS(kind="change", satisfied=None, blocked="read-only", check=None, change={"op": "patch"}), {}, True),
         "read": (read, {"result": ok}, False),
         "host ok": (verify, {"result": ok}, False),
         "not fixed": (verify, {"result": NS(ok=False, message="", outcome="ok")}, False),

@@ -386,10 +386,8 @@ class MainScreen(Screen):
         offers = self._offers(f)
         offered = [p for p, ok, _ in offers if ok]
         if not offered:
-            self.query_one(DetailPane).set_tab("explain")
-            why = "; ".join(f"{p}: {reason}" for p, ok, reason in offers if not ok)
-            what = f"no playbook applies here ({why})" if why else "has no playbook"
-            self.notify(f"{f.code} {what}; the Explain tab says what to do", severity="warning", timeout=10)
+            # Every code gets a walkthrough: the guide made from its catalog entry.
+            self.open_guide(f, [(p, reason) for p, ok, reason in offers if not ok])
             return
         if len(offered) == 1:
             self.open_playbook(offered[0], f.code)
@@ -402,6 +400,24 @@ class MainScreen(Screen):
                 self.open_playbook(playbook, f.code)
 
         self.app.push_screen(PickPlaybook(f.code, [(p, playbook_title(p)) for p in offered]), picked)
+
+    def open_guide(self, f: Finding, not_offered: list[tuple[str, str]] | None = None) -> None:
+        if self.ev is None or self.diagnosis is None:
+            self.notify("run a check first: the guide is made from its evidence", severity="warning")
+            return
+        from edgedoctor.diagnosis.engine import cluster_context, placeholder_values
+        from edgedoctor.tui.guide import GuideExecutor, build_guide
+        from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
+
+        ev, checker = self.ev, self.checker
+        values = placeholder_values(cluster_context(ev), f.category)
+        plan = build_guide(f, ev, self.diagnosis, values, not_offered)
+
+        def rediagnose() -> Diagnosis:
+            return checker.diagnose(ev) if checker.read_only else checker.full(ev.host)[1]
+
+        self.app.push_screen(WalkthroughScreen(plan, checker, ev, self.diagnosis, f.code,
+                                               executor_factory=lambda: GuideExecutor(f, ev, rediagnose)))
 
     def _offers(self, f: Finding) -> list[tuple[str, bool, str]]:
         if self.ev is None or self.diagnosis is None:

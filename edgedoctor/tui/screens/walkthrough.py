@@ -59,6 +59,7 @@ LABELS = {
     "declined": ("– declined", "yellow"),
     "other-option": ("– other option applied", "dim"),
     "in-place": ("= in place", "green"),
+    "manual": ("✎ yours to make (manual/GitOps)", "cyan"),
     "would-change": ("○ would change (read-only)", "dim"),
     "blocked": ("⊘ blocked", "yellow"),
     "dry-run-passed": ("◇ dry run passed", "cyan"),
@@ -88,6 +89,12 @@ def _result_word(key: str, step: Any, r: Any) -> str:
     return "read" if r.ok else f"failed: {out}"
 
 
+def is_manual(step: Any) -> bool:
+    """A change edgedoctor shows but never makes (a guide's fix, a controller upgrade)."""
+    change = getattr(step, "change", None)
+    return not change or change.get("op") == "manual"
+
+
 def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None) -> str:
     """The one state a step is in, for its mark (see LABELS)."""
     if st.get("running"):
@@ -106,6 +113,8 @@ def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None
         return "other-option"
     if step.kind == "change" and step.satisfied:
         return "in-place"
+    if step.kind == "change" and is_manual(step):
+        return "manual"
     if step.kind == "change" and step.blocked:
         return "would-change" if read_only else "blocked"
     r = st.get("result")
@@ -193,6 +202,7 @@ class WalkthroughScreen(Screen):
                 yield Static(id="walk-step")
                 yield NavOptionList(id="walk-cmds")
                 yield Static(id="walk-after-cmds")
+                yield Static(id="walk-countdown")
                 yield Static(id="walk-result")
                 yield Static(id="walk-effect")
         with Horizontal(id="walk-buttons"):
@@ -215,7 +225,11 @@ class WalkthroughScreen(Screen):
         self._layout(self.app.size.width, self.app.size.height)
         self._title()
         ro = self.query_one("#walk-readonly", Static)
-        if self.read_only:
+        self.set_interval(1.0, self._countdown)
+        if str(self.plan.playbook_id).startswith("guide:"):
+            ro.update(Text("GUIDE: the reads confirm the cause; the fix steps are yours to make (manual or GitOps); "
+                           "edgedoctor changes nothing here.", style="bold cyan"))
+        elif self.read_only:
             ro.update(Text(READ_ONLY_NOTE.format(kind=self.checker.kind), style="bold yellow"))
         else:
             ro.update(Text.assemble(
@@ -320,6 +334,8 @@ class WalkthroughScreen(Screen):
             t.append("reads (changes nothing)", style="cyan")
         elif step.satisfied:
             t.append("already in place (nothing to run)", style="green")
+        elif is_manual(step):
+            t.append("a change you make (manual or GitOps)", style="bold cyan")
         else:
             t.append("CHANGES the cluster", style="bold yellow")
         t.append(f"\n{step.title}\n\n", style="bold")
@@ -363,9 +379,30 @@ class WalkthroughScreen(Screen):
             label = "not run here: " if not self.read_only else "read-only: "
             parts.append(Text(label + str(step.blocked) + "\n", style="yellow"))
         self.query_one("#walk-after-cmds", Static).update(Group(*parts))
+        self._countdown()
         self.query_one("#walk-result", Static).update(self._result_text(st))
         self.query_one("#walk-effect", Static).update(self._effect_text(step, st))
         self._buttons()
+
+    def _countdown(self) -> None:
+        """A step that makes sense only from a time on (the end of a cache) counts down to it."""
+        box = self.query_one("#walk-countdown", Static)
+        deadline = getattr(self.step, "deadline", None) if self.plan.steps else None
+        if not deadline:
+            box.display = False
+            return
+        from edgedoctor.tui.guide import seconds_left
+
+        left = seconds_left(deadline)
+        box.display = True
+        if left is None:
+            box.update("")
+        elif left > 0:
+            box.update(Text.assemble(("re-check at ", "dim"), (deadline, "bold"),
+                                     (f": {left // 3600:02d}:{left % 3600 // 60:02d}:{left % 60:02d} left\n", "bold yellow")))
+        else:
+            box.update(Text.assemble(("the wait ended at ", "dim"), (deadline, "bold"),
+                                     (": re-check now (r)\n", "bold green")))
 
     def _result_text(self, st: dict[str, Any]) -> Text:
         t = Text()

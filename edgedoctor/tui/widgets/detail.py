@@ -20,6 +20,7 @@ from edgedoctor.tui.present import (
     STATUS_WORD,
     category_words,
     finding_text,
+    reflow,
     yaml_block,
 )
 from edgedoctor.tui.session import PROBE_NODES
@@ -201,7 +202,8 @@ class DetailPane(Vertical):
         t.append(f"{e.get('severity')}\n\n")
         t.append(" ".join(str(e.get("summary", "")).split()) + "\n\n")
         for label, key in (("Why it happens", "why"), ("Remedy", "remedy")):
-            body = str(e.get(key) or "").strip()
+            # Reflowed: the widget wraps to its width (the catalog's line breaks are for the YAML).
+            body = reflow(str(e.get(key) or ""))
             if body:
                 t.append(f"{label}:\n", style="bold")
                 t.append(indent(body) + "\n\n")
