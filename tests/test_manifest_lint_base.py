@@ -115,3 +115,27 @@ def test_live_context_is_the_base(tmp_path):
     codes = [f["code"] for f in h["findings"]]
     assert "route-shadowed-by-wildcard" in codes, codes
     assert rc == 2
+
+
+def test_live_base_reads_the_services_the_change_points_at(tmp_path):
+    # The live reader reads Services by name; a Service only the changed route names is read too.
+    from tests import casekit
+    from tests.fakeapi import FakeAPI
+
+    objs = casekit.apply_edits(casekit.base_objects(), {})
+    route = copy.deepcopy(next(o for o in objs if o["kind"] == "HTTPRoute" and o["metadata"]["name"] == "app"))
+    route.pop("status", None)
+    route["spec"]["rules"][0]["backendRefs"][0]["name"] = "app-v2"
+    port = route["spec"]["rules"][0]["backendRefs"][0].get("port", 80)
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "app-v2", "namespace": "shop"},
+           "spec": {"selector": {"app": "app-v2"}, "ports": [{"port": port}]}}
+    eps = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+           "metadata": {"name": "app-v2-abcde", "namespace": "shop", "labels": {"kubernetes.io/service-name": "app-v2"}},
+           "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.9"], "conditions": {"ready": True}}]}
+    with FakeAPI(objs + [svc, eps]) as api:
+        kc = api.kubeconfig(tmp_path / "config")
+        out, rc = lint_command([_write(tmp_path, route)], context="fake", kubeconfig=str(kc), output="json")
+        assert any("/services/app-v2" in r["path"] for r in api.requests)
+    h = {x["host"]: x for x in json.loads(out)["hosts"]}["app.example.com"]
+    assert "route-backend-unresolved" not in [f["code"] for f in h["findings"]], h
+    assert rc == 0, h

@@ -23,6 +23,6 @@ def lint_command(paths: list[str], *, base: str | None = None, context: str | No
         return render(results, output), exit_status(results)
     from edgedoctor.lint.base import compare, load_base
 
-    b = load_base(base, context=context, kubeconfig=kubeconfig)
+    b = load_base(base, context=context, kubeconfig=kubeconfig, manifests=m)
     results, worst = compare(b, m)
     return render(results, output, base=b.source, exit_code=worst), worst

@@ -41,10 +41,10 @@ class Base:
 
 
 def load_base(spec_: str | None, *, context: str | None = None, kubeconfig: str | None = None,
-              timeout: float = 15.0) -> Base:
+              timeout: float = 15.0, manifests: Manifests | None = None) -> Base:
     """A recording or a snapshot (file or directory), or the live cluster of `context`."""
     if context is not None:
-        return _live(context, kubeconfig, timeout)
+        return _live(context, kubeconfig, timeout, manifests)
     assert spec_ is not None
     p = Path(spec_)
     if not p.exists():
@@ -66,21 +66,25 @@ def load_base(spec_: str | None, *, context: str | None = None, kubeconfig: str 
         raise ManifestError(f"--base {e}") from None
 
 
-def _live(context: str, kubeconfig: str | None, timeout: float) -> Base:
-    from edgedoctor.kube.live import LiveConfigError, read_live
+def _live(context: str, kubeconfig: str | None, timeout: float, manifests: Manifests | None) -> Base:
+    try:
+        from edgedoctor.kube.live import (
+            LiveConfigError,
+            default_service_names,
+            read_live,
+            route_backends,
+        )
+    except ImportError as e:
+        raise ManifestError(f"--context needs the kubernetes client ({e.name} not installed)") from None
+    # The live reader reads Services by name: also those the changed routes will point at.
+    wanted = {b for o in (manifests.objects if manifests else []) if o.get("kind") in ROUTE_KINDS
+              for b in route_backends(o)}
 
-    def secrets(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        # Every listener's Secret: lint compares every host.
-        out = set()
-        for gw in (o for o in objects if o.get("kind") == "Gateway"):
-            for ls in spec(gw).get("listeners") or []:
-                for ref in as_dict(as_dict(ls).get("tls")).get("certificateRefs") or []:
-                    if isinstance(ref, dict) and ref.get("name"):
-                        out.add((str(ref.get("namespace") or ns_of(gw)), str(ref["name"])))
-        return sorted(out)
+    def services(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return sorted(set(default_service_names(objects)) | wanted)
 
     try:
-        cluster = read_live(kubeconfig=kubeconfig, context=context, timeout=timeout, secret_names=secrets)
+        cluster = read_live(kubeconfig=kubeconfig, context=context, timeout=timeout, service_names=services)
     except LiveConfigError as e:
         raise ManifestError(str(e)) from None
     if not cluster.reachable:
