@@ -302,3 +302,21 @@ def test_the_bundled_sweep_recording_says_what_its_readme_says():
     rows = {x.split()[0]: x.split() for x in lines if x.endswith("example.com") or " shop-prod " in x}
     assert rows["orders.example.com"][4] == "route-backend-unresolved"
     assert rows["legacy.example.com"][4] == "cert-secret-name-mismatch"
+
+
+@pytest.mark.parametrize("output", ["json", "prometheus", "table", "junit"])
+def test_a_sweep_of_files_does_not_import_textual_or_kubernetes(snap, output):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from edgedoctor.cli import main\n"
+        f"rc = main(['sweep', '--snapshot', {str(snap)!r}, '--offline', '--now', {NOW!r}, '-o', {output!r}])\n"
+        "bad = sorted({m.split('.')[0] for m in sys.modules} & {'textual', 'kubernetes', 'rich'})\n"
+        "print('LOADED', bad, file=sys.stderr)\n"
+        "raise SystemExit(rc)\n"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert "LOADED []" in p.stderr
