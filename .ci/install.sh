@@ -10,9 +10,9 @@
 #   faketime                          the recordings build runs each scenario at its own time
 #   etcd-server                       the store of the tests' real kube-apiserver
 #
-# Then .ci/kube/build.sh builds kube-apiserver and kube-controller-manager (v1.34.4, from
-# the Go module proxy) and fetches the pinned CRDs into ~/.cache/edgedoctor-kube; a warm
-# cache makes it a check of a few seconds.
+# Then .ci/kube/build.sh builds kube-apiserver and kube-controller-manager (v1.34.4) and
+# external-dns (v0.18.0) from the Go module proxy and fetches the pinned CRDs into
+# ~/.cache/edgedoctor-kube; a warm cache makes it a check of a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

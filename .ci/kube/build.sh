@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the control plane the tests run (kube-apiserver, kube-controller-manager) from the
-# Go module proxy, and fetch the CRDs, into a cache directory outside the checkout.
+# Build the control plane the tests run (kube-apiserver, kube-controller-manager) and
+# external-dns from the Go module proxy, and fetch the CRDs, into a cache directory outside
+# the checkout.
 # A second run with the same pins only checks the cache.
 #
 #   EDGEDOCTOR_KUBE_CACHE  cache directory (default ~/.cache/edgedoctor-kube)
@@ -9,6 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 KUBE_VERSION="v1.34.4"
+EXTERNAL_DNS_VERSION="v0.18.0"
 cache="${EDGEDOCTOR_KUBE_CACHE:-$HOME/.cache/edgedoctor-kube}"
 
 # CI's non-interactive shell often lacks the toolchain on PATH; /usr/local/go is where the
@@ -36,6 +38,13 @@ else
   ( cd "$here" && "$go_bin" build -trimpath -ldflags "$ldflags" -o "$out/bin/" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager )
   echo "kube control plane: built in $((SECONDS - start)) s"
+  # Real controllers that write what edgedoctor reads: external-dns (DNS records through
+  # rfc2136 into the tests' bind9). `go install mod@version` checks the module against the
+  # checksum database; v0.18.0 is the newest whose modules the proxy serves and whose go line
+  # fits this toolchain.
+  start=$SECONDS
+  GOBIN="$out/bin" GOFLAGS=-trimpath "$go_bin" install -ldflags "-s -w" "sigs.k8s.io/external-dns@$EXTERNAL_DNS_VERSION"
+  echo "external-dns $EXTERNAL_DNS_VERSION: built in $((SECONDS - start)) s"
   ( cd "$here/crds" && python3 "$here/crds.py" "$go_bin" "$out/crds" )
   touch "$out/.complete"
 fi
