@@ -70,6 +70,7 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
         except SnapshotError as e:
             raise EvidenceError(str(e)) from None
         return cluster, {"kind": "snapshot", "context": None, "files": list(opts.snapshots)}
+    from edgedoctor.kube.config import NoKubeconfig
     from edgedoctor.kube.live import LiveConfigError, read_live
 
     try:
@@ -80,6 +81,16 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
             secret_names=lambda objects: needed_secrets(opts.host, objects),
             service_names=lambda objects: needed_services(opts.host, objects),
         )
+    except NoKubeconfig as e:
+        # DNS, the served certificate and the redirect need no cluster: they still run, and
+        # the cluster's nodes are unknown with what a kubeconfig would add.
+        what = ("the Gateway, listener, routes and cert-manager chain were not read; "
+                "--kubeconfig/--context or --snapshot adds them")
+        if opts.offline:
+            what += "; with --offline nothing else is checked (drop it to probe DNS, TLS and HTTP)"
+        cluster = ClusterEvidence(reachable=False, errors=[{"kind": "*", "status": "unknown",
+                                                            "reason": f"{e}: {what}"}])
+        return cluster, {"kind": "live", "context": None}
     except LiveConfigError as e:
         raise EvidenceError(str(e)) from None
     return cluster, {"kind": "live", "context": cluster.context, "cluster": cluster.cluster}
@@ -98,6 +109,18 @@ def load_replay(path: str, host: str, now: str | None = None) -> Evidence:
         raise EvidenceError(f"{path} is a recording of {ev.host}, not {host}")
     if now:
         ev.now = parse_now(now)
+    return as_replay(ev)
+
+
+def as_replay(ev: Evidence) -> Evidence:
+    """Say what was seen: a replay, with the source the recording was made from inside
+    (`source.recorded`); the context stays at the top for the front ends."""
+    if ev.source.get("kind") == "replay" and "recorded" in ev.source:
+        return ev
+    recorded = dict(ev.source)
+    ev.source = {"kind": "replay", "recorded": recorded}
+    if recorded.get("context") is not None:
+        ev.source["context"] = recorded["context"]
     return ev
 
 

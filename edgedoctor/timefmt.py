@@ -38,3 +38,20 @@ def format_utc(dt: datetime) -> str:
 
 def utc_now() -> str:
     return format_utc(datetime.now(timezone.utc))
+
+
+def time_left(seconds: float) -> str:
+    """How long a certificate has left, rounded one way everywhere (down: never more than
+    is left): `12 days`, `1 day 5 hours` under two days, `40 minutes` under an hour."""
+    secs = int(seconds)
+    if secs < 0:
+        return "expired"
+    days, rest = divmod(secs, 86400)
+    hours = rest // 3600
+    if days >= 2:
+        return f"{days} days"
+    if days == 1:
+        return f"1 day {hours} hour{'s' if hours != 1 else ''}"
+    if hours:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{rest // 60} minutes"

@@ -143,4 +143,7 @@ def test_record_to_an_unwritable_place_is_one_line(tmp_path):
     assert p.returncode == 3
     err = [ln for ln in p.stderr.splitlines() if ln.strip()]
     assert len(err) == 1 and "cannot write the recording" in err[0] and "Traceback" not in p.stderr
+    # Checked before the work, and -o json still prints the document with the reason.
+    doc = json.loads(p.stdout)
+    assert doc["verdict"] == "unknown" and "cannot write the recording" in doc["unknown_reasons"][0]
     assert not list(tmp_path.rglob("*.part"))

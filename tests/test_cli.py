@@ -64,6 +64,8 @@ def test_exit_codes_and_first_line(code, exit_code, verdict, tmp_path):
     assert t.returncode == exit_code
     first = t.stdout.splitlines()[0]
     assert first.startswith(f"{verdict.upper()} {doc['category']} {code}: app.example.com ")
+    # For a pager: one line of at most 200 characters that ends with what to do.
+    assert len(first) <= 200 and " | fix: " in first, first
 
 
 def test_json_is_default_without_a_terminal():

@@ -38,7 +38,13 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 def without_time(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k != "generated_at"}
+    """The document apart from generated_at; a replay's source is the recorded source, kept
+    inside `source.recorded` under `kind: replay`."""
+    out = {k: v for k, v in doc.items() if k != "generated_at"}
+    src = out.get("source") or {}
+    if src.get("kind") == "replay":
+        out["source"] = src["recorded"]
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +87,7 @@ def test_replay_gives_the_same_json_as_the_recorded_check(edge):
     replay = run("check", HOST, "--replay", str(rec), "-o", "json")
     assert replay.returncode == live.returncode, replay.stderr
     again = json.loads(replay.stdout)
+    assert again["source"]["kind"] == "replay" and original["source"]["kind"] != "replay"
     assert without_time(again) == without_time(original)
     # The real servers make a healthy edge: the recording is not an empty or failed check.
     assert original["verdict"] == "ok", original["findings"]
@@ -119,7 +126,7 @@ def test_the_recording_holds_what_the_check_saw(edge):
 
 def test_record_command_writes_gzip_and_text_replays_the_same(edge):
     gz = edge["tmp"] / "incident.yaml.gz"
-    rec = run("record", HOST, "-o", str(gz), *edge["flags"])
+    rec = run("record", HOST, "--file", str(gz), *edge["flags"])
     assert rec.returncode in (0, 1, 2), rec.stderr
     assert gz.read_bytes()[:2] == b"\x1f\x8b"
     assert yaml.safe_load(gzip.decompress(gz.read_bytes()))["evidence"]["host"] == HOST
@@ -132,7 +139,13 @@ def test_record_command_writes_gzip_and_text_replays_the_same(edge):
     plain = edge["tmp"] / "text.yaml"
     live_text = run("check", HOST, *edge["flags"], "--record", str(plain), "-o", "text")
     replay_text = run("check", HOST, "--replay", str(plain), "-o", "text")
-    assert replay_text.stdout == live_text.stdout and replay_text.returncode == live_text.returncode
+    # The same report, said to be a replay.
+    assert "(source: replay" in replay_text.stdout and "(source: replay" not in live_text.stdout
+    def report(text: str) -> list[str]:
+        return [ln for ln in text.splitlines() if "(source: " not in ln]
+
+    assert report(replay_text.stdout) == report(live_text.stdout)
+    assert replay_text.returncode == live_text.returncode
 
 
 # A replay that must stay off the network and away from the kubernetes client and textual.

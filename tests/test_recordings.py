@@ -193,7 +193,8 @@ def test_cli_replay_exit_status_and_json(name):
     out = json.loads(proc.stdout)
     assert proc.returncode == {"ok": 0, "warning": 1, "critical": 2, "unknown": 3}[out["verdict"]]
     assert out["verdict"] == doc["expected"]["verdict"]
-    assert out["host"] == host and out["source"]["kind"] == "live"
+    assert out["host"] == host and out["source"]["kind"] == "replay"
+    assert out["source"]["recorded"]["kind"] == "live"
     text = subprocess.run([sys.executable, "-m", "edgedoctor", "check", host, "--replay", str(LIBRARY / name), "-o", "text"],
                           capture_output=True, text=True, cwd=ROOT, timeout=60)
     first = text.stdout.splitlines()[0]

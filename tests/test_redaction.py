@@ -120,7 +120,7 @@ def snapshot(tmp_path_factory) -> Path:
 RUNS = [
     ("check-json-record", lambda s, r: ["check", HOST, "--snapshot", str(s), "--offline", "-o", "json", "--record", str(r)], "a.yaml"),
     ("check-text-record", lambda s, r: ["check", HOST, "--snapshot", str(s), "--offline", "-o", "text", "--record", str(r)], "b.yaml"),
-    ("record-gzip", lambda s, r: ["record", HOST, "--snapshot", str(s), "--offline", "-o", str(r)], "c.yaml.gz"),
+    ("record-gzip", lambda s, r: ["record", HOST, "--snapshot", str(s), "--offline", "--file", str(r)], "c.yaml.gz"),
     ("other-host-json", lambda s, r: ["check", "cf.example.com", "--snapshot", str(s), "--offline", "-o", "json"], None),
 ]
 
@@ -180,7 +180,7 @@ def test_live_check_with_kubeconfig_token(tmp_path):
 def test_hand_edited_recording_cannot_smuggle_secrets(snapshot, tmp_path):
     """A recording whose objects were pasted in unredacted: the replay redacts them on load."""
     rec = tmp_path / "clean.yaml"
-    assert run(["record", HOST, "--snapshot", str(snapshot), "--offline", "-o", str(rec)]).returncode in (0, 1, 2)
+    assert run(["record", HOST, "--snapshot", str(snapshot), "--offline", "--file", str(rec)]).returncode in (0, 1, 2)
     doc = yaml.safe_load(rec.read_text())
     doc["evidence"]["cluster"]["objects"] = copy.deepcopy(planted_objects())
     smuggled = tmp_path / "smuggled.yaml"

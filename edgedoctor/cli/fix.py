@@ -260,8 +260,9 @@ def _read_only(plan: Plan, args: argparse.Namespace, apply: bool) -> int:
     from edgedoctor.remedy.executor import Executor
 
     _out("")
-    # A refusal is an attempt worth auditing only when a change was asked for.
-    ex = Executor(None, audit_log=(args.audit_log or _default_audit()) if apply else None,
+    # Read-only evidence changes nothing: the refusal is audited only in a log the user named,
+    # never in a default file left in the working directory.
+    ex = Executor(None, audit_log=args.audit_log if apply else None,
                   read_only=True, playbook_id=plan.playbook_id, host=plan.host)
     for s in plan.change_steps:
         if s.satisfied:

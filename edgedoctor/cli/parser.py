@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
+import re
 import sys
 from typing import NoReturn
 
 from edgedoctor import __version__
 from edgedoctor.app.args import UsageError, add_evidence_flags
 
+_INVALID_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+HOST_HELP = ("the hostname users type; a pasted URL is fine (https://App.Example.com/path means "
+             "app.example.com); IDN names become A-labels")
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # argparse exits 2; the contract says 3
+        m = _INVALID_CHOICE.search(message)
+        if m:
+            # A mistyped subcommand (or choice): name the nearest one instead of the list.
+            choices = re.findall(r"'([^']*)'", m.group(2))
+            near = difflib.get_close_matches(m.group(1), choices, n=1)
+            what = "command" if "COMMAND" in message else "choice"
+            hint = f"; did you mean '{near[0]}'?" if near else f"; one of: {', '.join(choices)}"
+            raise UsageError(f"unknown {what} '{m.group(1)}'{hint}")
         raise UsageError(message)
 
 
@@ -28,24 +43,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     c = sub.add_parser("check", help="diagnose one hostname (scripts and monitoring)")
-    c.add_argument("host", metavar="HOST")
+    c.add_argument("host", metavar="HOST", nargs="?", help=HOST_HELP + " (with --replay: the recording's host)")
     add_evidence_flags(c)
     c.add_argument("--record", metavar="FILE", help="also write a recording of this check (.gz: compressed)")
     c.add_argument("-o", "--output", choices=("text", "json"), help="text (default on a terminal) or json")
     c.add_argument("--color", choices=("auto", "always", "never"), default="auto")
 
     r = sub.add_parser("record", help="run a check and write its recording")
-    r.add_argument("host", metavar="HOST")
+    r.add_argument("host", metavar="HOST", help=HOST_HELP)
     add_evidence_flags(r)
-    r.add_argument("-o", "--output", dest="record", metavar="FILE", required=True, help="recording file (.gz: compressed)")
+    r.add_argument("--file", "-f", dest="record", metavar="FILE", help="recording file to write (.gz: compressed)")
+    # -o means the output format everywhere else; the old spelling still works, with a notice.
+    r.add_argument("-o", "--output", dest="record_legacy", metavar="FILE", help=argparse.SUPPRESS)
 
     sub.add_parser("checks", help="list the catalog of root causes")
     e = sub.add_parser("explain", help="explain one root-cause code")
-    e.add_argument("code", metavar="CODE")
+    e.add_argument("code", metavar="CODE", help="a root-cause code, e.g. cert-secret-missing (`edgedoctor checks` lists them)")
 
     f = sub.add_parser("fix", help="run a remediation playbook (dry-run unless confirmed)")
-    f.add_argument("playbook", metavar="PLAYBOOK", nargs="?")
-    f.add_argument("host", metavar="HOST", nargs="?")
+    f.add_argument("playbook", metavar="PLAYBOOK", nargs="?",
+                   help="a playbook id, e.g. force-renew (`edgedoctor fix --list` lists them)")
+    f.add_argument("host", metavar="HOST", nargs="?", help=HOST_HELP)
     add_evidence_flags(f)
     f.add_argument("--yes", action="store_true", help="apply changes without asking (scripts)")
     f.add_argument("--apply", action="store_true", help="leave dry-run: make the changes after confirmation")
@@ -72,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
 
     t = sub.add_parser("tui", help="the interactive diagnosis (Textual)")
-    t.add_argument("host", metavar="HOST", nargs="?")
+    t.add_argument("host", metavar="HOST", nargs="?", help=HOST_HELP + " (optional: type it in the TUI)")
     t.add_argument("--no-history", action="store_true",
                    help="keep the hosts typed in memory only (default: $XDG_STATE_HOME/edgedoctor/history; "
                         "EDGEDOCTOR_NO_HISTORY=1 does the same)")

@@ -18,7 +18,7 @@ from edgedoctor.diagnosis.index import (
     status,
 )
 from edgedoctor.model import Status
-from edgedoctor.timefmt import parse_rfc3339
+from edgedoctor.timefmt import parse_rfc3339, time_left
 
 DEFAULT_RENEW_WINDOW = timedelta(days=15)
 
@@ -110,12 +110,12 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
         window = renew_window(cert, info)
         if timedelta(seconds=left) <= window and renewal_failing(ctx, cert):
             days = left / 86400
-            problems.append(f"expires in {days:.1f} days and renewal is not succeeding")
+            problems.append(f"expires in {time_left(left)} and renewal is not succeeding")
             ctx.add(
                 "cert-expiring",
                 "warning",
                 "secret",
-                f"the certificate in Secret {sref} expires in {days:.1f} days ({info['not_after']}) and renewal is not succeeding",
+                f"the certificate in Secret {sref} expires in {time_left(left)} ({info['not_after']}) and renewal is not succeeding",
                 evidence={**details, "days_left": round(days, 1), "notes": ctx.notes or None},
                 commands=[cmd.cmctl_status(ns_of(cert), name_of(cert))] if cert else [],
             )

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from edgedoctor import pemcerts as _certs
 from edgedoctor.cloudflare import cloudflare_range
 from edgedoctor.model import Finding, NodeResult, Status
-from edgedoctor.timefmt import parse_rfc3339
+from edgedoctor.timefmt import parse_rfc3339, time_left
 
 DEFAULT_RENEW_BEFORE = 15 * 24 * 3600
 # cert-manager re-checks every 10 s and waits 60 s after the record is seen; five minutes
@@ -710,7 +710,7 @@ class _Analysis:
             left = int((na - self.now).total_seconds()) if self.now else None
             self.add("cert-expiring", "warning", "served-certificate",
                      f"the certificate served for {self.host} expires at {s['not_after']} "
-                     f"({(left or 0) // 86400} days left, inside the {renew // 86400}-day renewal window)",
+                     f"({time_left(left or 0)} left, inside the {renew // 86400}-day renewal window)",
                      {**ev, "seconds_left": left, "renew_before_seconds": renew}, cmds, explained_by=symptom)
         if staging:
             self.add("cert-staging-issuer", "warning", "served-certificate",

@@ -4,6 +4,7 @@ text through prometheus_client, JUnit XML for CI systems. Pure: results in, text
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any, TextIO
 
@@ -69,7 +70,7 @@ def _row(h: Any, show_summary: bool) -> list[str]:
     else:
         text = "works end to end"
     return [h.host, h.context or "-", VERDICT[h.verdict], h.category or "-", h.code or "-",
-            "-" if days is None else f"{days:.0f}", one_line(text)]
+            "-" if days is None else str(math.floor(days)), one_line(text)]  # rounded down, as timefmt.time_left
 
 
 def render_table(result: Any, width: int = 160) -> str:

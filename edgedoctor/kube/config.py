@@ -10,6 +10,7 @@ The kubernetes client is imported inside the functions only.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,10 @@ class LiveConfigError(Exception):
     """Credentials cannot be found or used; the message is one line for the user."""
 
 
+class NoKubeconfig(LiveConfigError):
+    """No kubeconfig at all and not in a Pod: the check goes on with the probes alone."""
+
+
 @dataclass(frozen=True)
 class Target:
     """Which API server the client talks to, as a person would name it."""
@@ -32,6 +37,9 @@ class Target:
     cluster: str | None
     server: str
     source: str  # "kubeconfig" or "in-cluster"
+    # What the client library reported while loading the credentials (an exec plugin that
+    # is not installed): said in the line that reports the failure, never on its own.
+    notes: tuple[str, ...] = ()
 
 
 def kubeconfig_paths(kubeconfig: str | None = None, environ: Any = None) -> list[str]:
@@ -179,6 +187,12 @@ def load_api_client(
 
     configuration = type.__call__(k8s_client.Configuration)
     _tune(configuration)
+    captured = _LogCapture()
+    root = logging.getLogger()
+    # The client logs an exec plugin failure with logging.error and goes on without a
+    # token; with no handler Python prints it raw ("ERROR:root:[Errno 2] ..."). Keep it
+    # for the line that reports the resulting failure.
+    root.addHandler(captured)
     try:
         api_client = k8s_config.new_client_from_config(
             config_file=os.pathsep.join(merged.paths),
@@ -190,9 +204,23 @@ def load_api_client(
         raise
     except Exception as e:  # ConfigException, exec plugin failures, unreadable cert files
         raise LiveConfigError(f"kubeconfig context '{name}': {_one_line(e)}") from None
+    finally:
+        root.removeHandler(captured)
     if not configuration.verify_ssl:
         _insecure_notice(name, configuration.host)
-    return api_client, Target(name, cluster_name, configuration.host, "kubeconfig")
+    return api_client, Target(name, cluster_name, configuration.host, "kubeconfig", tuple(captured.messages))
+
+
+class _LogCapture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.messages.append(" ".join(record.getMessage().split()))
+        except Exception:  # a malformed log call must not break the check
+            self.messages.append(record.msg if isinstance(record.msg, str) else "(unreadable log message)")
 
 
 _insecure_said: set[str] = set()
@@ -220,10 +248,7 @@ def _insecure_notice(context: str, server: str) -> None:
 
 def _in_cluster_client(context: str | None) -> tuple[Any, Target]:
     if not os.environ.get("KUBERNETES_SERVICE_HOST"):
-        raise LiveConfigError(
-            "no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster; "
-            "pass --kubeconfig or --snapshot"
-        )
+        raise NoKubeconfig("no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster")
     if context is not None:
         raise LiveConfigError(
             f"context '{context}' not found: no kubeconfig, only the in-cluster service account"

@@ -437,6 +437,14 @@ class _Reader:
             "reason": f"API error {f.status}: {f.message or 'no message'}",
         }
 
+    def _unreachable_reason(self, why: str) -> str:
+        """Where it tried, why it failed, and what to check, in one line."""
+        t = self.target
+        ctx = f" (context '{t.context}')" if t.context else ""
+        hint = f"kubectl cluster-info --context {t.context}" if t.context else "kubectl cluster-info"
+        return (f"cannot reach the API server at {t.server}{ctx}: {why}{self._credential_note()}; "
+                f"check the VPN or `{hint}`")
+
     def unreachable(self, why: str, reason: str | None = None) -> ClusterEvidence:
         return ClusterEvidence(
             reachable=False,
@@ -446,8 +454,7 @@ class _Reader:
                 {
                     "kind": "*",
                     "status": "unknown",
-                    "reason": reason
-                    or f"cannot reach the API server at {self.target.server}: {why}",
+                    "reason": reason or self._unreachable_reason(why),
                 }
             ],
         )
@@ -458,7 +465,7 @@ class _Reader:
         """One cheap request first, so a dead server costs one timeout, not one per kind."""
         budget = min(self.left(), max(1.0, self.timeout * 0.3))
         try:
-            self._raw_get("/version", [], time.monotonic() + budget)
+            version = self._raw_get("/version", [], time.monotonic() + budget)
         except ApiFailure as f:
             if f.what == "timeout":
                 return self.unreachable(f"no answer within {budget:.1f}s")
@@ -470,10 +477,27 @@ class _Reader:
                 return self.unreachable(
                     "",
                     f"the API server at {self.target.server} rejected the credentials of "
-                    f"context '{self.target.context}' (401 Unauthorized)",
+                    f"context '{self.target.context}' (401 Unauthorized)" + self._credential_note(),
                 )
+            if f.status == 404 or (f.status == 200 and "other than" in f.message):
+                # Every API server answers /version; a web server that 404s everything would
+                # otherwise read as "no CRDs installed" and every node below as skipped.
+                return self.not_kubernetes(f"/version answers {f.status}: {f.message or 'not found'}")
             # Any other HTTP answer: the server is there; the LISTs will tell the rest.
+            return None
+        if not isinstance(version.get("gitVersion"), str):
+            return self.not_kubernetes("/version carries no gitVersion")
         return None
+
+    def not_kubernetes(self, why: str) -> ClusterEvidence:
+        t = self.target
+        where = f" (context '{t.context}')" if t.context else ""
+        return self.unreachable("", f"the server at {t.server}{where} is not a Kubernetes API server ({why}); "
+                                    "check the kubeconfig's server URL")
+
+    def _credential_note(self) -> str:
+        notes = getattr(self.target, "notes", ())
+        return f"; the credential plugin failed: {notes[0]}" if notes else ""
 
     def read(self, secret_names: SecretNames, service_names: ServiceNames) -> ClusterEvidence:
         dead = self.probe()

@@ -22,14 +22,41 @@ def one_line(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+# A pager or a monitoring system shows the first line as it is: it fits in this many characters.
+PAGER_WIDTH = 200
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
+
+
+def pager_remedy(d: Diagnosis) -> str:
+    """What to do, in a few words: the playbook to run, else the catalog remedy's first step."""
+    rc = d.root_cause or {}
+    f = next((x for x in d.findings if x.code == rc.get("code")), None)
+    if f is not None and f.playbooks:
+        return f"fix: edgedoctor fix {f.playbooks[0]} {d.host}"
+    try:
+        remedy = str(catalog.entry(str(rc.get("code"))).get("remedy") or "")
+    except catalog.UnknownCode:
+        return f"see: edgedoctor explain {rc.get('code')}"
+    first = one_line(re.split(r"\n\s*2\.", remedy.strip(), maxsplit=1)[0])
+    first = re.sub(r"^1\.\s*", "", first).split(". ")[0].rstrip(".")
+    return "fix: " + _cut(first, 70)
+
+
 def summary_line(d: Diagnosis) -> str:
+    """Verdict, category, code, host, what is wrong and what to do, in PAGER_WIDTH characters."""
     head = VERDICT[d.verdict]
     if d.root_cause:
         cat = d.category or "-"
-        return one_line(f"{head} {cat} {d.root_cause['code']}: {d.host} {d.root_cause['summary']}")
+        prefix = one_line(f"{head} {cat} {d.root_cause['code']}: {d.host}") + " "
+        remedy = pager_remedy(d)
+        room = PAGER_WIDTH - len(prefix) - len(remedy) - 3
+        return f"{prefix}{_cut(one_line(d.root_cause['summary']), room)} | {remedy}"
     if d.verdict == "unknown":
         why = d.unknown_reasons[0] if d.unknown_reasons else "state could not be established"
-        return one_line(f"{head} {d.host}: {why}")
+        return _cut(one_line(f"{head} {d.host}: {why}"), PAGER_WIDTH)
     return f"{head} {d.host}: works end to end ({_ok_detail(d)})"
 
 

@@ -304,6 +304,7 @@ def _find_zone(
     if not servers:
         return None, None, "no server to ask for the zone's SOA"
     problems: list[str] = []
+    nxdomain: list[str] = []
     for name in _candidates(host):
         for server in servers:
             entry, _ = rec.ask(name, "SOA", server, role=role, purpose="soa")
@@ -322,10 +323,18 @@ def _find_zone(
                     soa["from_authority"] = True
             if soa is not None:
                 return soa.pop("zone"), soa, None
+            if entry["rcode"] == "NXDOMAIN":
+                nxdomain.append(f"{entry['server']} answers NXDOMAIN for {name}")
             # NOERROR without SOA (a referral or a CNAME): try the parent.
             break
     seen = list(dict.fromkeys(problems))
-    why = "; ".join(seen[:4]) if seen else "no SOA found on the way up"
+    if nxdomain:
+        # Say what was answered: "no such name", from which server, not a missing SOA.
+        why = "; ".join(nxdomain[:2]) + " (no SOA record names the zone)"
+        if seen:
+            why += "; " + "; ".join(seen[:2])
+    else:
+        why = "; ".join(seen[:4]) if seen else "no SOA found on the way up"
     return None, None, f"could not find the zone of {host}: {why}"
 
 

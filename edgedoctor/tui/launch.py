@@ -82,5 +82,10 @@ def run_tui(args: argparse.Namespace) -> int:
         app = build_app(args)
     except (UsageError, EvidenceError) as e:
         return _fail(str(e))
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # Without a terminal the app would wait for one forever: after the flags are
+        # checked (bad input is said first), say so and stop.
+        return _fail("the TUI needs a terminal (stdin and stdout are not one); use `edgedoctor check HOST` "
+                     "in scripts")
     app.run()
     return EXIT_OK

@@ -146,13 +146,14 @@ def _guarded(read: Callable[[], T]) -> T:
 
 def load_replay(path: str) -> Evidence:
     """The evidence of a recording; raises EvidenceError (one line)."""
+    from edgedoctor.collect import as_replay
     from edgedoctor.recording import RecordingError, load_recording
 
     try:
         ev, _ = load_recording(path)
     except RecordingError as e:
         raise EvidenceError(str(e)) from None
-    return ev
+    return as_replay(ev)
 
 
 def kube_contexts(kubeconfig: str | None) -> tuple[list[str], str | None]:
