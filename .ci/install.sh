@@ -9,6 +9,9 @@
 #   tmux                              the TUI smoke test in a real terminal
 #   faketime                          the recordings build runs each scenario at its own time
 #   etcd-server                       the store of the tests' real kube-apiserver
+#   python3 python3-venv              a stock Debian has `python3` only, and its Python is
+#                                     externally managed (PEP 668): the package and the test
+#                                     extras go into a virtual environment, .venv
 #
 # Then .ci/kube/build.sh builds kube-apiserver and kube-controller-manager (v1.34.4) and
 # external-dns (v0.18.0) from the Go module proxy and fetches the pinned CRDs into
@@ -17,7 +20,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
-PACKAGES=(bind9 bind9-utils bind9-dnsutils nginx-light pebble ca-certificates tmux faketime etcd-server)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils nginx-light pebble ca-certificates tmux faketime etcd-server
+          python3 python3-venv)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install.sh must run as root (it installs Debian packages)" >&2
@@ -45,6 +49,14 @@ for bin in /usr/sbin/named /usr/sbin/nginx /usr/bin/pebble /usr/bin/dig /usr/bin
   fi
 done
 
+# The virtual environment already active, or .venv (made once, then reused).
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+fi
 python -m pip install -q -e '.[test]'
 
 # After pip: crds.py needs PyYAML.

@@ -69,7 +69,7 @@ def render(library: Path) -> str:
         "",
         "A replay needs no cluster and no network: every answer comes from the file, judged at the",
         "recorded time (`--now` to judge it at another). Record your own incident with",
-        "`edgedoctor record HOST -o incident.yaml.gz` (or `check HOST --record FILE`); Secrets keep",
+        "`edgedoctor record HOST --file incident.yaml.gz` (or `check HOST --record FILE`); Secrets keep",
         "only their public certificate, and a person can read and edit the YAML (keep the last line,",
         "`complete: true`: a file without it is taken for one cut short and refused).",
         "",
