@@ -144,3 +144,28 @@ def test_the_manifests_are_accepted_by_the_api_server(kube_cluster):
         api.delete("Namespace", None, "edgedoctor")
         for crd in crds:
             api.delete("CustomResourceDefinition", None, crd["metadata"]["name"])
+
+
+def test_a_sweep_as_the_reader_role_on_the_real_api_server(kube_cluster, tmp_path):
+    """What the exporter's account may read is enough: the fleet cluster, loaded into the real
+    kube-apiserver, swept as the user bound only to edgedoctor-reader, says what the
+    snapshot says, and nothing was refused."""
+    import json
+
+    from tests.casekit import server_objects
+
+    kube_cluster.reset()
+    kube_cluster.load(server_objects(fleetkit.fleet_objects()))
+    kc = kube_cluster.kubeconfig("reader")
+    live = run("sweep", "--kubeconfig", str(kc), "--offline", "--now", casekit.NOW, "-o", "json")
+    assert "Traceback" not in live.stderr, live.stderr
+    doc = json.loads(live.stdout)
+    assert doc["contexts"][0]["unknown_reasons"] == [] and doc["contexts"][0]["context"] == "edgedoctor-test"
+    got = {h["host"]: (h["verdict"], (h["root_cause"] or {}).get("code")) for h in doc["hosts"]}
+    snap = casekit.write_snapshot(fleetkit.fleet_objects(), tmp_path / "fleet.yaml")
+    want = {h["host"]: (h["verdict"], (h["root_cause"] or {}).get("code"))
+            for h in json.loads(run("sweep", "--snapshot", str(snap), "--offline", "--now", casekit.NOW,
+                                    "-o", "json").stdout)["hosts"]}
+    assert got == want
+    assert live.returncode == 2
+    assert kube_cluster.users["reader"].token not in live.stdout + live.stderr
