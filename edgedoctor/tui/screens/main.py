@@ -68,12 +68,19 @@ class MainScreen(Screen):
         self._pointed = -1
 
     def compose(self) -> ComposeResult:
+        # The size classes before anything is styled: set after mount, they restyle the
+        # whole screen once more (a quarter of the first screen's time at 80x24).
+        width, height = self.app.size
+        self.set_class(width < NARROW, "-narrow", update=False)
+        self.set_class(height < SHORT, "-short", update=False)
         yield HeaderBar(id="header")
         with Horizontal(id="hostbar"):
             yield Label("Host ", id="host-label")
             yield HostInput(self.history, id="host", value=self.host or "")
         yield Static(id="host-error")
-        yield VerdictBanner(id="verdict")
+        banner = VerdictBanner(id="verdict")
+        banner.compact = height < SHORT
+        yield banner
         with Horizontal(id="body"):
             yield DiagnosisTree(id="tree")
             yield DetailPane(id="detail")
@@ -96,7 +103,6 @@ class MainScreen(Screen):
         self.call_after_refresh(self.query_one(DiagnosisTree).keep_cursor_visible)
 
     def on_mount(self) -> None:
-        self._layout(self.app.size.width, self.app.size.height)
         self.query_one("#filter", Input).cursor_blink = False
         self.query_one("#filter").display = False
         self.query_one("#host-error").display = False

@@ -193,6 +193,11 @@ class WalkthroughScreen(Screen):
     # -- layout
 
     def compose(self) -> ComposeResult:
+        from edgedoctor.tui.screens.sizes import NARROW, SHORT
+
+        width, height = self.app.size
+        self.set_class(width < NARROW, "-narrow", update=False)  # styled once, not again after mount
+        self.set_class(height < SHORT, "-short", update=False)
         yield Static(id="walk-title")
         yield Static(id="walk-readonly")
         yield Static(id="walk-notes")
@@ -222,7 +227,6 @@ class WalkthroughScreen(Screen):
         self.set_class(height < SHORT, "-short")
 
     def on_mount(self) -> None:
-        self._layout(self.app.size.width, self.app.size.height)
         self._title()
         ro = self.query_one("#walk-readonly", Static)
         self.set_interval(1.0, self._countdown)
