@@ -57,6 +57,56 @@ def test_entries_are_well_formed():
         for key in ("title", "summary", "why", "remedy"):
             assert str(e[key]).strip(), (code, key)
         assert e["confirm"] and e["references"]
+        # Declared alternatives: another value than the default, each with its situation.
+        for key, default, allowed in (("severities", "severity", {"info", "warning", "critical"}),
+                                      ("nodes", "node", allowed_nodes)):
+            alt = e.get(key) or {}
+            assert isinstance(alt, dict), (code, key)
+            for value, when in alt.items():
+                assert value in allowed and value != e[default], (code, key, value)
+                assert isinstance(when, str) and when.strip(), (code, key, value)
+
+
+def _placements() -> list[tuple[str, str, str, str]]:
+    """(where, code, key, value) of every literal severity=/node= a rule passes with a literal code."""
+    out = []
+    for path in [*(PKG / "diagnosis").glob("*.py"), *(PKG / "lint").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "add"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                continue
+            for kw in node.keywords:
+                if kw.arg in ("severity", "node"):
+                    values = [c.value for c in ast.walk(kw.value) if isinstance(c, ast.Constant) and isinstance(c.value, str)]
+                    out += [(f"{path.name}:{node.lineno}", node.args[0].value, kw.arg, v) for v in values]
+    return out
+
+
+def test_rules_ask_only_for_declared_severities_and_nodes():
+    """A rule names the code; another severity or node than the entry's must be declared there
+    (checked statically, so branches no case reaches are held to it too)."""
+    found = _placements()
+    assert found, "no rule passes a severity or node: the scan is broken"
+    undeclared = []
+    for where, code, key, value in found:
+        e = catalog.entry(code)
+        declared = {e["severity"], *(e.get("severities") or {})} if key == "severity" else {e["node"], *(e.get("nodes") or {})}
+        if value not in declared:
+            undeclared.append(f"{where} {code} {key}={value}")
+    assert undeclared == []
+
+
+def test_an_undeclared_severity_is_refused():
+    import pytest
+
+    from edgedoctor.diagnosis.findings import UndeclaredPlacement, new_finding
+
+    assert new_finding("route-missing", "m").severity == catalog.entry("route-missing")["severity"]
+    with pytest.raises(UndeclaredPlacement):
+        new_finding("route-missing", "m", severity="info")
+    with pytest.raises(UndeclaredPlacement):
+        new_finding("route-missing", "m", node="secret")
+    assert new_finding("dns-propagation", "m", severity="critical").severity == "critical"
 
 
 def test_playbook_ids_in_checks_exist():

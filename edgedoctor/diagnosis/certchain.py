@@ -11,6 +11,7 @@ from edgedoctor.diagnosis import commands as cmd
 from edgedoctor.diagnosis.acme_errors import classify, cloudflare_cleanup_bug_affected
 from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.controllers import fmt_version
+from edgedoctor.diagnosis.findings import set_severity
 from edgedoctor.diagnosis.hostnames import sans_cover
 from edgedoctor.diagnosis.index import (
     Obj,
@@ -94,10 +95,9 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
     if dns_names and not sans_cover(dns_names, ctx.host):
         ctx.add(
             "cert-san-mismatch",
-            "critical",
-            "certificate",
             f"Certificate {cref} names {', '.join(dns_names)}, which does not cover {ctx.host}"
             + (" (a wildcard covers exactly one label)" if any(n.startswith("*.") and ctx.host.endswith(n[1:]) for n in dns_names) else ""),
+            node="certificate",
             evidence={"certificate": cref, "dnsNames": dns_names, "host": ctx.host},
             commands=[f"kubectl -n {cns} get certificate {cname} -o jsonpath='{{.spec.dnsNames}}'"],
         )
@@ -208,7 +208,7 @@ def walk_chain(ctx: Ctx, cert: Obj, secret_missing: bool) -> None:
             expired = secret_expired(ctx)
             for f in ctx.findings[before:]:
                 if not expired:
-                    f.severity = "warning"
+                    set_severity(f, "warning")
                     f.message += f" (renewal blocked; the current certificate is valid until {st.get('notAfter', '?')})"
         return
     # Not Ready: name the deeper cause, deepest message first.
@@ -276,11 +276,11 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
         ev["leaked_txt_records"] = names
         ctx.add(
             code,
-            "critical",
-            node,
             f"cert-manager {fmt_version(version)} cannot clean up the DNS-01 TXT record on Cloudflare "
             f"(empty zone id in DELETE /zones//dns_records/..., error 7003), so the Order never completes: {oref}"
             + ("" if affected else " (controller version unknown)"),
+            severity="critical",
+            node=node,
             evidence=ev,
             commands=cmds + ([cmd.logs(cm.namespace, cm.name, "dns_records")] if cm else []),
         )
@@ -311,8 +311,7 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
         )
         if name:
             cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
-        ctx.add(code, "critical" if ctx.secret is None or secret_expired(ctx) else "warning", node, text,
-                evidence=ev, commands=cmds)
+        ctx.add(code, text, severity="critical" if ctx.secret is None or secret_expired(ctx) else "warning", node=node, evidence=ev, commands=cmds)
         return True
     elif code == "cert-dns01-propagation-wait":
         waited = ctx.age_minutes(obj)
@@ -330,12 +329,11 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
         name = spec(obj).get("dnsName")
         if name:
             cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
-        ctx.add(code, "critical" if broken else "warning", node, text, evidence=ev, commands=cmds)
+        ctx.add(code, text, severity="critical" if broken else "warning", node=node, evidence=ev, commands=cmds)
         return True
     else:  # pragma: no cover - classify() returns only the codes above
         text = f"{message} ({oref})"
-    ctx.add(code, "critical", node, f"{text}: {message}" if message not in text else text,
-            evidence=ev, commands=cmds)
+    ctx.add(code, f"{text}: {message}" if message not in text else text, severity="critical", node=node, evidence=ev, commands=cmds)
     return True
 
 
@@ -352,8 +350,6 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
             last = messages[-1][1] if messages else ""
             ctx.add(
                 "cert-order-stuck",
-                "critical",
-                "order",
                 f"Order {ns_of(order)}/{name_of(order)} is {state}"
                 + (f" for {age:.0f} min" if age is not None else "")
                 + (f"; last error: {last}" if last else "; no more specific cause is recorded"),
@@ -368,9 +364,8 @@ def _order_stuck(ctx: Ctx, cert: Obj, cr: Obj | None, order: Obj | None, message
         if crready.get("reason") in ("Failed", "Denied") or (age is not None and age >= ORDER_STUCK_THRESHOLD_MIN):
             ctx.add(
                 "cert-order-stuck",
-                "critical",
-                "certificate-request",
                 f"CertificateRequest {ns_of(cr)}/{name_of(cr)} is {crready.get('reason', 'pending')}: {crready.get('message', '')}",
+                node="certificate-request",
                 evidence={"request": f"{ns_of(cr)}/{name_of(cr)}", "ready": crready, "notes": ctx.notes or None},
                 commands=[cmd.describe("certificaterequest", ns_of(cr), name_of(cr))] + base_cmds,
             )

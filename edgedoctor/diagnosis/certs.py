@@ -61,11 +61,10 @@ def diagnose_certificates(ctx: Ctx) -> None:
         if (rr_bad and rr_reason == "RefNotPermitted") or grant is False:
             ctx.add(
                 "cert-refgrant-missing",
-                "critical",
-                "secret",
                 f"listener {ls.name} of Gateway {gns}/{name_of(gw)} refers to Secret {sref} in another "
                 f"namespace and no ReferenceGrant in {sns} allows it"
                 + (f" ({rr_reason}: {rr_msg})" if rr_bad else ""),
+                node="secret",
                 evidence={"gateway": f"{gns}/{name_of(gw)}", "secret": sref, "listener_condition": rr},
                 commands=[f"kubectl -n {sns} get referencegrants -o yaml", cmd.describe("gateway", gns, name_of(gw))],
             )
@@ -107,8 +106,6 @@ def diagnose_certificates(ctx: Ctx) -> None:
         listener_says = f" (listener: {rr_reason}: {rr_msg})" if says_missing else ""
         ctx.add(
             "cert-secret-missing",
-            "critical",
-            "secret",
             f"the listener's Secret {sref} does not exist{listener_says}",
             evidence={"secret": sref, "listener_condition": rr,
                       "certificate": f"{ns_of(cert)}/{name_of(cert)}" if cert else None},
@@ -139,9 +136,8 @@ def _unusable_secret(ctx: Ctx, secret: Obj | None, sref: str, rejected: dict[str
     if rejected is not None and any(w in msg.lower() for w in _EXPIRY_WORDS):
         ctx.add(
             "cert-expired",
-            "critical",
-            "secret",
             f"Envoy Gateway rejects Secret {sref}: {msg}",
+            node="secret",
             evidence={"secret": sref, "listener_condition": rejected},
             commands=[f"kubectl -n {sns} get secret {sname} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -dates -subject"],
         )
@@ -158,8 +154,6 @@ def _unusable_secret(ctx: Ctx, secret: Obj | None, sref: str, rejected: dict[str
     ctx.set_node("secret", "fail", f"Secret {sref} exists but cannot be used: {why}", **details)
     ctx.add(
         "cert-secret-invalid",
-        "critical",
-        "secret",
         f"the listener's Secret {sref} exists but cannot be used: {why}",
         evidence={"secret": sref, "type": (secret or {}).get("type"), "keys": as_list((secret or {}).get("keys")) or None,
                   "tls_key": key or None, "listener_condition": rejected},
@@ -174,8 +168,6 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
     if cm_err and "not installed" in str(cm_err.get("reason", "")) and secret_missing:
         ctx.add(
             "cert-manager-down",
-            "critical",
-            "certificate",
             f"cert-manager is not installed ({cm_err.get('reason')}), so nothing issues the listener's Secret",
             evidence={"error": cm_err},
             commands=["kubectl get crd certificates.cert-manager.io", "kubectl get deploy -A -l app.kubernetes.io/name=cert-manager"],
@@ -204,11 +196,10 @@ def _cert_manager_health(ctx: Ctx, cert: Obj | None, secret_missing: bool) -> No
         why = "no cert-manager controller Deployment runs in the cluster"
     ctx.add(
         "cert-manager-down",
-        "critical" if broken else "warning",
-        "certificate",
         f"cert-manager is down: {why}; no certificate is issued or renewed"
         + ("" if broken else " (the current certificate still works"
            + (f"; its renewal was due at {renewal_text})" if due else ")")),
+        severity="critical" if broken else "warning",
         evidence={"deployments": [{"deployment": f"{c.namespace}/{c.name}", "image": c.image, "available": c.available} for c in cms]},
         commands=["kubectl get deploy -A -l app.kubernetes.io/name=cert-manager", "kubectl -n cert-manager get pods"],
     )
@@ -227,10 +218,9 @@ def _no_certificate(ctx: Ctx, ls: Any, sns: str, sname: str, secret_missing: boo
         other = spec(c).get("secretName")
         ctx.add(
             "cert-secret-name-mismatch",
-            "critical" if secret_missing else "warning",
-            "secret",
             f"listener {ls.name} refers to Secret {sns}/{sname}, but Certificate {ns_of(c)}/{name_of(c)} "
             f"for {', '.join(as_list(spec(c).get('dnsNames')))} writes Secret {ns_of(c)}/{other}; no Certificate writes {sname}",
+            severity="critical" if secret_missing else "warning",
             evidence={
                 "listener_secret": f"{sns}/{sname}",
                 "certificate": f"{ns_of(c)}/{name_of(c)}",

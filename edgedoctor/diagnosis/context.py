@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from edgedoctor.diagnosis.controllers import Controller
+from edgedoctor.diagnosis.findings import new_finding
 from edgedoctor.diagnosis.index import ClusterIndex, Obj
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Finding, NodeResult, Status
@@ -80,23 +81,18 @@ class Ctx:
     def add(
         self,
         code: str,
-        severity: str,
-        node: str,
         message: str,
         *,
+        severity: str | None = None,
+        node: str | None = None,
         evidence: dict[str, Any] | None = None,
         commands: list[str] | None = None,
         explained_by: str | None = None,
     ) -> Finding:
-        f = Finding(
-            code=code,
-            severity=severity,  # type: ignore[arg-type]
-            node=node,
-            message=message,
-            evidence=evidence or {},
-            commands=commands or [],
-            explained_by=explained_by,
-        )
+        """Report `code`; its severity and node come from its catalog entry (`severity` and
+        `node` only for the other ones the entry declares)."""
+        f = new_finding(code, message, severity=severity, node=node, evidence=evidence,
+                        commands=commands or [], explained_by=explained_by)
         self.findings.append(f)
         return f
 

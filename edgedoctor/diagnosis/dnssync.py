@@ -168,10 +168,9 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
         # (the probe's dns-no-record then names this reason).
         ctx.add(
             "external-dns-down",
-            "info",
-            "dns",
             "external-dns is not deployed: nothing in the cluster publishes the route's hostname"
             + (" (the record exists, published by other means)" if dns_ok else ""),
+            severity="info",
             evidence={"deployments_read": True},
             commands=["kubectl get deploy -A -l app.kubernetes.io/name=external-dns"],
         )
@@ -185,9 +184,8 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
             c = down[0].controller
             ctx.add(
                 "external-dns-down",
-                "warning" if dns_ok else "critical",
-                "dns",
                 f"external-dns Deployment {c.namespace}/{c.name} is not available, so the record for {ctx.host} is not kept in sync",
+                severity="warning" if dns_ok else "critical",
                 evidence={"deployment": f"{c.namespace}/{c.name}", "image": c.image},
                 commands=[f"kubectl -n {c.namespace} get deploy {c.name}", cmd.logs(c.namespace, c.name)],
             )
@@ -198,8 +196,6 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
         c = verdicts[0].controller
         ctx.add(
             "dns-no-record",
-            "critical",
-            "dns",
             f"external-dns will not publish {ctx.host}: " + "; ".join(reasons),
             evidence={"reasons": reasons, "expected_addresses": ctx.expected_addresses},
             commands=[
@@ -229,8 +225,6 @@ def _target_prefix_mismatch(ctx: Ctx, eds: list[Controller], gw: Obj, dns_ok: bo
             status_addrs = [str(a.get("value")) for a in as_list(as_dict(gw.get("status")).get("addresses")) if isinstance(a, dict)]
             ctx.add(
                 "dns-wrong-target",
-                "critical",
-                "dns",
                 f"Gateway {ns_of(gw)}/{name_of(gw)} sets {stray[0]}={ann[stray[0]]}, but external-dns "
                 f"{c.version_text or ''} reads the {prefix} prefix, so it publishes the status addresses "
                 f"{', '.join(status_addrs) or '(none)'} instead",
@@ -307,8 +301,6 @@ def diagnose_k8s_gateway(ctx: Ctx) -> None:
             if problems:
                 ctx.add(
                     "dns-internal-split-horizon",
-                    "critical",
-                    "dns",
                     f"the in-cluster DNS k8s_gateway {kg.namespace}/{kg.name} answers NXDOMAIN for {ctx.host}: " + "; ".join(problems),
                     evidence={"deployment": f"{kg.namespace}/{kg.name}", "image": kg.image, "zones": block["zones"],
                               "resources": res, "effective_resources": effective},

@@ -23,6 +23,7 @@ from edgedoctor.diagnosis.dnssync import (
     external_dns_registry,
     route_resource,
 )
+from edgedoctor.diagnosis.findings import set_severity
 from edgedoctor.diagnosis.gaps import covered, read_gaps
 from edgedoctor.diagnosis.gateway import diagnose_gateway
 from edgedoctor.diagnosis.index import ClusterIndex, as_dict, as_list, name_of, ns_of, spec
@@ -220,7 +221,7 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
     for f in out.findings:
         if f.code == "cert-expiring" and ctx.certificate is not None and not renewal_failing(ctx, ctx.certificate):
             # In the renewal window, but cert-manager is renewing on schedule: not a fault.
-            f.severity = "info"
+            set_severity(f, "info")
             f.message += "; cert-manager is renewing it on schedule"
         if f.code == "dns-no-record" and blockers:
             f.message += "; external-dns will not publish it: " + "; ".join(blockers)
@@ -297,11 +298,11 @@ def _demote_symptoms(ctx: Ctx, blockers: list[str]) -> None:
         for f in ctx.findings:
             if f.code == "dns-propagation":
                 # k8s_gateway answers NXDOMAIN because it does not know the name: no cache to wait out.
-                f.severity = "info"
+                set_severity(f, "info")
     for f in ctx.findings:
         if f.code == "dns-ownership-conflict" and (ctx.route is None or not ctx.route_accepted or blockers):
             # external-dns does not manage this host: a foreign record is no conflict with it.
-            f.severity = "info"
+            set_severity(f, "info")
             f.message += " (external-dns does not manage this host, so it is no conflict)"
 
 

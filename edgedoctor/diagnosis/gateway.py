@@ -116,8 +116,6 @@ def diagnose_gatewayclass(ctx: Ctx, gw: Obj) -> bool:
             return True
         ctx.add(
             "gatewayclass-not-accepted",
-            "critical",
-            "gateway",
             f"GatewayClass {class_name!r} of Gateway {ns_of(gw)}/{name_of(gw)} does not exist",
             evidence={"gatewayClassName": class_name, "envoy_gateway": eg_ev},
             commands=["kubectl get gatewayclass", cmd.describe("gateway", ns_of(gw), name_of(gw))],
@@ -143,8 +141,6 @@ def diagnose_gatewayclass(ctx: Ctx, gw: Obj) -> bool:
             why += f"; no controller has claimed controllerName {controller_name}"
     ctx.add(
         "gatewayclass-not-accepted",
-        "critical",
-        "gateway",
         f"GatewayClass {class_name} is not accepted ({why})",
         evidence={
             "gatewayclass": class_name,
@@ -232,8 +228,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
             msg += f" (only plain-HTTP listeners do: {', '.join(http_only)})"
         ctx.add(
             "listener-no-match",
-            "critical",
-            "listener",
             msg,
             evidence={"https_listeners": all_https, "http_listeners_for_host": http_only},
             commands=["kubectl get gateways -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,LISTENERS:.spec.listeners[*].hostname"],
@@ -297,8 +291,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
             msg += f"; its {p.get('type')} Service {p['service']} has no external IP (<pending>)"
         ctx.add(
             "gateway-no-address",
-            "critical",
-            "load-balancer",
             msg,
             evidence={"gateway": gref, "programmed": programmed, "services": svc_ev},
             commands=[
@@ -323,8 +315,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
             )
             ctx.add(
                 "gateway-not-programmed",
-                "critical",
-                "gateway",
                 f"Gateway {gref} is not programmed ({text})",
                 evidence={"gateway": gref, "conditions": [c for _, c in problems]},
                 commands=[cmd.describe("gateway", ns_of(gw), name_of(gw))],
@@ -343,8 +333,6 @@ def diagnose_gateway(ctx: Ctx) -> None:
             )
             ctx.add(
                 "gateway-not-programmed",
-                "critical",
-                "gateway",
                 f"Gateway {gref} has no running data plane: {text}",
                 evidence={"gateway": gref, "deployments": [f"{ns_of(d)}/{name_of(d)}" for d in dp]},
                 commands=[f"kubectl -n {ns_of(d0)} get deploy {name_of(d0)}", f"kubectl -n {ns_of(d0)} describe pods -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)}"],
@@ -430,9 +418,8 @@ def _listener_node(ctx: Ctx, ls: Listener, lb_ingress: list[str]) -> None:
         otext = "; ".join(f"{t}={c.get('status')} {c.get('reason', '')}: {c.get('message', '')}".strip() for t, c in other)
         ctx.add(
             "gateway-not-programmed",
-            "critical",
-            "listener",
             f"{lref} is not ready ({otext})",
+            node="listener",
             evidence={"listener": ls.name, "conditions": [c for _, c in other]},
             commands=[cmd.describe("gateway", ns_of(gw), name_of(gw))],
         )

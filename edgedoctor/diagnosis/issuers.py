@@ -39,8 +39,6 @@ def issuer_ready(ctx: Ctx, cert: Obj) -> bool:
             return True
         ctx.add(
             "cert-issuer-not-ready",
-            "critical",
-            "certificate",
             f"Certificate {ns_of(cert)}/{name_of(cert)} refers to {where}, which does not exist",
             evidence={"issuerRef": ref},
             commands=[f"kubectl get {kind.lower()}s -A" if kind == "Issuer" else "kubectl get clusterissuers"],
@@ -52,9 +50,8 @@ def issuer_ready(ctx: Ctx, cert: Obj) -> bool:
     ready = (condition(status(cert).get("conditions"), "Ready") or {}).get("status") == "True"
     ctx.add(
         "cert-issuer-not-ready",
-        "critical" if not ready else "warning",
-        "certificate",
         f"{where} is not Ready ({(rc or {}).get('reason', 'no Ready condition')}: {(rc or {}).get('message', '')})",
+        severity="critical" if not ready else "warning",
         evidence={"issuer": where, "ready": rc, "acme_server": as_dict(spec(issuer).get("acme")).get("server")},
         commands=[cmd.describe(kind.lower(), ns_of(issuer), name)],
     )
@@ -98,13 +95,13 @@ def solver_selection(ctx: Ctx, cert: Obj) -> None:
     sels = [as_dict(s.get("selector")) for s in solvers]
     ctx.add(
         "cert-solver-no-match",
-        "warning" if ready else "critical",
-        "challenge",
         f"no solver of {kind} {name} selects {', '.join(missing)} (selectors: "
         + "; ".join(
             ", ".join(f"{k}={v}" for k, v in s.items()) or "none" for s in sels
         )
         + "); cert-manager cannot create Challenges for them",
+        severity="warning" if ready else "critical",
+        node="challenge",
         evidence={"issuer": f"{kind}/{name}", "domains_without_solver": missing, "selectors": sels},
         commands=[f"kubectl get {kind.lower()} {name} -o jsonpath='{{.spec.acme.solvers}}'" if kind == "ClusterIssuer"
                   else f"kubectl -n {ns_of(cert)} get issuer {name} -o jsonpath='{{.spec.acme.solvers}}'",
@@ -131,8 +128,6 @@ def v1160_bug(ctx: Ctx, cert: Obj, message: str | None) -> bool:
         return False
     ctx.add(
         "cert-manager-v1160-issuer-namespace",
-        "critical",
-        "challenge",
         f"cert-manager v1.16.0 reads ClusterIssuer {name}'s solver Secret ({', '.join(secret_refs) or 'its credentials'}) "
         "from the wrong namespace (fixed in v1.16.1)" + (f": {message}" if message else ""),
         evidence={"cert_manager_version": "v1.16.0", "clusterissuer": name, "secret_refs": secret_refs, "message": message},

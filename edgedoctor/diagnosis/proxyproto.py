@@ -142,8 +142,6 @@ def diagnose_proxy_protocol(ctx: Ctx) -> dict[str, Any]:
         )
     ctx.add(
         "proxy-protocol-mismatch",
-        "critical",
-        "load-balancer",
         msg,
         evidence=facts,
         commands=[

@@ -24,16 +24,13 @@ def diagnose_redirect_objects(ctx: Ctx) -> None:
             f"HTTPRoute {ns_of(ctx.route)}/{name_of(ctx.route)} redirects to https and is the route "
             f"for {ctx.host} on the https listener too: https answers a redirect to itself (a loop)"
         )
-        ctx.add("redirect-missing", "critical", "http-redirect", msg,
-                evidence={"route": f"{ns_of(ctx.route)}/{name_of(ctx.route)}", "loop": True},
-                commands=[f"curl -skI https://{ctx.host}/"])
+        ctx.add("redirect-missing", msg, severity="critical", evidence={"route": f"{ns_of(ctx.route)}/{name_of(ctx.route)}", "loop": True}, commands=[f"curl -skI https://{ctx.host}/"])
         ctx.set_node("http-redirect", "fail", msg)
         return
     ls = ctx.http_listener
     if ls is None:
         msg = f"Gateway {gref} has no HTTP listener for {ctx.host}: http://{ctx.host}/ is refused instead of redirected"
-        ctx.add("redirect-missing", "warning", "http-redirect", msg,
-                evidence={"gateway": gref}, commands=[f"curl -sI http://{ctx.host}/"])
+        ctx.add("redirect-missing", msg, evidence={"gateway": gref}, commands=[f"curl -sI http://{ctx.host}/"])
         ctx.set_node("http-redirect", "warn", msg + " (predicted from the objects)")
         return
     atts = [a for a in (attach(ctx.idx, r, ls, ctx.host) for r in candidate_routes(ctx.idx, ctx.host)) if a]
@@ -56,7 +53,5 @@ def diagnose_redirect_objects(ctx: Ctx) -> None:
             msg += " (it outranks the redirect route by hostname; give the app route sectionName https)"
     else:
         msg = f"no route on listener {ls.name} redirects http://{ctx.host}/ to https (the Gateway answers 404)"
-    ctx.add("redirect-missing", "warning", "http-redirect", msg,
-            evidence={"listener": ls.name, "gateway": gref, "routes": [f"{ns_of(a.route)}/{name_of(a.route)}" for a in live]},
-            commands=[f"curl -sI http://{ctx.host}/"])
+    ctx.add("redirect-missing", msg, evidence={"listener": ls.name, "gateway": gref, "routes": [f"{ns_of(a.route)}/{name_of(a.route)}" for a in live]}, commands=[f"curl -sI http://{ctx.host}/"])
     ctx.set_node("http-redirect", "warn", msg + " (predicted from the objects)")

@@ -71,8 +71,6 @@ def diagnose_route(ctx: Ctx) -> None:
         msg = f"no HTTPRoute names {host} (directly or through a wildcard) on Gateway {gref}"
         ctx.add(
             "route-missing",
-            "critical",
-            "route",
             msg,
             evidence={"gateway": gref, "listener": ls.name},
             commands=["kubectl get httproutes -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,HOSTS:.spec.hostnames,PARENTS:.spec.parentRefs[*].name"],
@@ -91,8 +89,6 @@ def diagnose_route(ctx: Ctx) -> None:
         why = _why_not(sb, ls)
         ctx.add(
             "route-shadowed-by-wildcard",
-            "critical",
-            "route",
             f"{host} is served by {_rref(winner.route)} ({winner.hostname or 'no hostname'}) because "
             f"the specific {_rref(sb.route)} is not attached: {why}; users get the catch-all answer instead of the app",
             evidence={
@@ -118,8 +114,6 @@ def diagnose_route(ctx: Ctx) -> None:
         why = _why_not(sb, ls)
         ctx.add(
             "route-not-accepted",
-            "critical",
-            "route",
             f"{_rref(sb.route)} names {host} but is not attached to {gref} listener {ls.name}: {why}",
             evidence=_att_ev(sb),
             commands=[
@@ -152,8 +146,6 @@ def diagnose_route(ctx: Ctx) -> None:
 def _route_not_accepted_secondary(ctx: Ctx, att: Attachment, ls: Listener) -> None:
     ctx.add(
         "route-not-accepted",
-        "critical",
-        "route",
         f"{_rref(att.route)} is not attached to listener {ls.name}: {_why_not(att, ls)}",
         evidence=_att_ev(att),
         commands=[cmd.describe("httproute", ns_of(att.route), name_of(att.route))],
@@ -206,8 +198,6 @@ def _conflicts(ctx: Ctx, winner: Attachment, others: list[Attachment]) -> None:
         paths = ", ".join(f"{t} {v}" for t, v in sorted(shared))
         ctx.add(
             "route-conflict",
-            "warning",
-            "route",
             f"{_rref(winner.route)} and {_rref(o.route)} both claim {winner.hostname or ctx.host} {paths}; "
             f"{_rref(winner.route)} wins (older creationTimestamp, then namespace/name order), "
             f"so {_rref(o.route)} is dead for those paths",
@@ -287,8 +277,6 @@ def diagnose_backend(ctx: Ctx, route: Obj, att: Attachment | None = None) -> Non
         msg = f"{_rref(route)} cannot reach its backend: " + "; ".join(problems)
         ctx.add(
             "route-backend-unresolved",
-            "critical",
-            "backend",
             msg,
             evidence=ev,
             commands=[

@@ -76,9 +76,8 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
         problems.append("issued by Let's Encrypt STAGING")
         ctx.add(
             "cert-staging-issuer",
-            "warning",
-            "secret",
             f"Secret {sref} holds a certificate from Let's Encrypt staging ({info['issuer_text']}); browsers do not trust it",
+            node="secret",
             evidence={**details, "issuerRef": spec(cert).get("issuerRef") if cert else None},
             commands=[f"kubectl -n {sref.split('/')[0]} get secret {sref.split('/')[1]} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -issuer"],
         )
@@ -87,10 +86,9 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
         problems.append(f"SANs {', '.join(info['sans'])} do not cover {ctx.host}")
         ctx.add(
             "cert-san-mismatch",
-            "critical",
-            "secret",
             f"the certificate in Secret {sref} covers {', '.join(info['sans']) or 'no DNS names'}, not {ctx.host}"
             + (" (a wildcard covers exactly one label)" if any(s.startswith("*.") and ctx.host.endswith(s[1:]) and not san_covers(s, ctx.host) for s in info["sans"]) else ""),
+            node="secret",
             evidence=details,
             commands=[f"kubectl -n {sref.split('/')[0]} get secret {sref.split('/')[1]} -o jsonpath='{{.data.tls\\.crt}}' | base64 -d | openssl x509 -noout -ext subjectAltName"],
         )
@@ -99,9 +97,8 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
         problems.append(f"expired at {info['not_after']}")
         ctx.add(
             "cert-expired",
-            "critical",
-            "secret",
             f"the certificate in Secret {sref} expired at {info['not_after']}",
+            node="secret",
             evidence=details,
             commands=[cmd.cmctl_status(ns_of(cert), name_of(cert))] if cert else [],
         )
@@ -113,9 +110,8 @@ def stored_certificate(ctx: Ctx, sref: str, pem: str, cert: Obj | None) -> None:
             problems.append(f"expires in {time_left(left)} and renewal is not succeeding")
             ctx.add(
                 "cert-expiring",
-                "warning",
-                "secret",
                 f"the certificate in Secret {sref} expires in {time_left(left)} ({info['not_after']}) and renewal is not succeeding",
+                node="secret",
                 evidence={**details, "days_left": round(days, 1), "notes": ctx.notes or None},
                 commands=[cmd.cmctl_status(ns_of(cert), name_of(cert))] if cert else [],
             )

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from edgedoctor import pemcerts as _certs
 from edgedoctor.cloudflare import cloudflare_range
+from edgedoctor.diagnosis.findings import new_finding
 from edgedoctor.model import Finding, NodeResult, Status
 from edgedoctor.timefmt import parse_rfc3339, time_left
 
@@ -286,12 +287,12 @@ class _Analysis:
         self.caa: dict[str, Any] | None = None
         self.challenges: list[dict[str, Any]] | None = None
 
-    def add(self, code: str, severity: str, node: str, message: str,
+    def add(self, code: str, message: str, *, severity: str | None = None, node: str | None = None,
             evidence: dict[str, Any] | None = None, commands: Iterable[str] = (),
             explained_by: str | None = None) -> Finding:
-        f = Finding(code=code, severity=severity, node=node, message=message,  # type: ignore[arg-type]
-                    evidence=evidence or {}, commands=list(dict.fromkeys(commands)),
-                    explained_by=explained_by)
+        """As `Ctx.add`: the catalog entry gives the severity and the node."""
+        f = new_finding(code, message, severity=severity, node=node, evidence=evidence,
+                        commands=commands, explained_by=explained_by)
         self.findings.append(f)
         return f
 
@@ -355,8 +356,7 @@ class _Analysis:
                 msg += f"; expected {', '.join(expected)} ({facts.expected_from})"
             ev = {"servers": [v["server"] for v in missing], "answer": kind, "expected": expected,
                   "zone": dns.get("zone")}
-            self.add("dns-no-record", "critical", "dns", msg, ev,
-                     cmds + [dig(first_auth, f"a-{host}", "TXT")] if first_auth else cmds)
+            self.add("dns-no-record", msg, evidence=ev, commands=cmds + [dig(first_auth, f"a-{host}", "TXT")] if first_auth else cmds)
             status, summary = "fail", msg
         elif missing:
             # Some authoritative servers lack the record: a secondary has not caught up.
@@ -364,9 +364,8 @@ class _Analysis:
             msg = (f"authoritative servers disagree about {host}: {', '.join(v['server'] for v in have)} "
                    f"answer {', '.join(auth_addrs)}, {', '.join(v['server'] for v in missing)} do not")
             serials = self._soa_serials()
-            self.add("dns-propagation", "warning", "dns", msg,
-                     {"have": [v["server"] for v in have], "missing": [v["server"] for v in missing],
-                      "serials": serials}, [dig(v["server"], host, "A") for v in answering]
+            self.add("dns-propagation", msg, evidence={"have": [v["server"] for v in have], "missing": [v["server"] for v in missing],
+                      "serials": serials}, commands=[dig(v["server"], host, "A") for v in answering]
                      + [dig(v["server"], dns.get("zone") or host, "SOA") for v in answering])
             status, summary = "warn", msg
 
@@ -375,10 +374,8 @@ class _Analysis:
             if self.proxied and facts.cloudflare_proxied is not False:
                 msg = (f"{host} resolves to Cloudflare ({', '.join(f'{a} in {r}' for a, r in cf_hits.items())}), "
                        f"not to the Gateway" + (f" ({', '.join(expected)})" if expected else ""))
-                self.add("dns-cloudflare-proxied", "critical", "dns", msg,
-                         {"answer": auth_addrs, "cloudflare_ranges": cf_hits, "expected": expected,
-                          "annotation_proxied": facts.cloudflare_proxied},
-                         cmds + [_curl(host, auth_addrs[0], "https", 443)])
+                self.add("dns-cloudflare-proxied", msg, evidence={"answer": auth_addrs, "cloudflare_ranges": cf_hits, "expected": expected,
+                          "annotation_proxied": facts.cloudflare_proxied}, commands=cmds + [_curl(host, auth_addrs[0], "https", 443)])
                 status, summary = "fail", msg
                 self.auth_state = "proxied"
             elif matches is False:
@@ -387,9 +384,8 @@ class _Analysis:
                 lost = sorted(set(expected) - set(auth_addrs + auth_names))
                 msg = (f"the authoritative answer for {host} is {', '.join(auth_addrs or auth_names)}, "
                        f"but the Gateway's address is {', '.join(expected)} ({facts.expected_from})")
-                self.add("dns-wrong-target", "critical", "dns", msg,
-                         {"answer": auth_addrs, "cnames": auth_names, "expected": expected,
-                          "unexpected": extra, "missing": lost}, cmds)
+                self.add("dns-wrong-target", msg, evidence={"answer": auth_addrs, "cnames": auth_names, "expected": expected,
+                          "unexpected": extra, "missing": lost}, commands=cmds)
                 status, summary = "fail", msg
             elif self.auth_state is None:
                 self.auth_state = "right" if matches else "answer"
@@ -397,10 +393,8 @@ class _Analysis:
             if wild["host_only_by_wildcard"]:
                 msg = (f"{host} has no record of its own: a wildcard answers for it "
                        f"({', '.join(wild['wildcard_answer'])}), hiding that the specific record is missing")
-                self.add("dns-wildcard-masking", "warning", "dns", msg,
-                         {"wildcard_answer": wild["wildcard_answer"], "servers": wild["servers"],
-                          "host_answer": auth_addrs},
-                         cmds + [dig(first_auth, f"edgedoctor-random-label-check.{host.split('.', 1)[1]}", "A"),
+                self.add("dns-wildcard-masking", msg, evidence={"wildcard_answer": wild["wildcard_answer"], "servers": wild["servers"],
+                          "host_answer": auth_addrs}, commands=cmds + [dig(first_auth, f"edgedoctor-random-label-check.{host.split('.', 1)[1]}", "A"),
                                  dig(first_auth, f"*.{host.split('.', 1)[1]}", "A")] if first_auth else cmds)
                 if status == "pass":
                     status, summary = "warn", msg
@@ -490,9 +484,9 @@ class _Analysis:
                     f"{_duration(max(waits))} more (the zone's negative TTL)" if waits else
                     f"; users behind {'them' if len(negative) > 1 else 'it'} cannot reach {self.host} until it expires")
             ev["wait_seconds_left"] = max(waits) if waits else None
-            self.add("dns-propagation", "critical", "dns", msg + left, ev, cmds)
+            self.add("dns-propagation", msg + left, severity="critical", evidence=ev, commands=cmds)
             return "fail", msg + left
-        self.add("dns-propagation", "warning", "dns", msg, ev, cmds)
+        self.add("dns-propagation", msg, evidence=ev, commands=cmds)
         return "warn", msg
 
     def _ownership(self, dns: dict[str, Any], details: dict[str, Any]) -> None:
@@ -539,23 +533,20 @@ class _Analysis:
             msg = (f"the external-dns registry record {r['name']} says {self.host} belongs to owner "
                    f"{r['owner']!r} ({r['resource'] or 'no resource'}), not to this cluster's owner id "
                    f"{owner_id!r}: external-dns will not update or delete it")
-            self.add("dns-ownership-conflict", severity, "dns", msg,
-                     {"found_owner": r["owner"], "owner_id": owner_id, "resource": r["resource"],
-                      "registry": registry}, cmds)
+            self.add("dns-ownership-conflict", msg, severity=severity, evidence={"found_owner": r["owner"], "owner_id": owner_id, "resource": r["resource"],
+                      "registry": registry}, commands=cmds)
         elif wrong_res:
             r = wrong_res[0]
             msg = (f"the registry record {r['name']} ties {self.host} to {r['resource']}, not to "
                    f"{want_resource}: two routes claim the host")
-            self.add("dns-ownership-conflict", severity, "dns", msg,
-                     {"found_resource": r["resource"], "route_resource": want_resource, "owner_id": owner_id,
-                      "registry": registry}, cmds)
+            self.add("dns-ownership-conflict", msg, severity=severity, evidence={"found_resource": r["resource"], "route_resource": want_resource, "owner_id": owner_id,
+                      "registry": registry}, commands=cmds)
         elif not registry and record_exists and clean:
             enc = " (a TXT there is not in the plain registry format; encrypted registries cannot be read)" if foreign_txt else ""
             msg = (f"{self.host} has a record but no external-dns registry TXT record: it is not owned by "
                    f"external-dns, which will not change it{enc}")
-            self.add("dns-ownership-conflict", severity, "dns", msg,
-                     {"owner_id": owner_id, "registry_names": details["registry"]["asked"],
-                      "other_txt": foreign_txt}, cmds)
+            self.add("dns-ownership-conflict", msg, severity=severity, evidence={"owner_id": owner_id, "registry_names": details["registry"]["asked"],
+                      "other_txt": foreign_txt}, commands=cmds)
 
     # ------------------------------------------------------------------ certificates
     def analyze_served(self) -> None:
@@ -694,29 +685,21 @@ class _Analysis:
             # Broken now (expired, wrong names, staging) or only going to be: the severity says which.
             sev = "critical" if not fine_now or staging else "warning"
             sec = _certs.summary(secret_leaf)
-            self.add("cert-stale-served", sev, "served-certificate",
-                     f"{where} serves serial {s['serial']} (not after {s['not_after']}) while the listener's "
-                     f"Secret holds a newer certificate, serial {sec['serial']} (not after {sec['not_after']})",
-                     {**ev, "secret_serial": sec["serial"], "secret_not_before": sec["not_before"],
-                          "secret_not_after": sec["not_after"]}, cmds)
+            self.add("cert-stale-served", f"{where} serves serial {s['serial']} (not after {s['not_after']}) while the listener's "
+                     f"Secret holds a newer certificate, serial {sec['serial']} (not after {sec['not_after']})", severity=sev, evidence={**ev, "secret_serial": sec["serial"], "secret_not_before": sec["not_before"],
+                          "secret_not_after": sec["not_after"]}, commands=cmds)
         # When the Secret already has a good certificate, staleness is the cause and these
         # are its symptoms (checks/README.md, "Ranking": a consequence ranks after its cause).
         symptom = "cert-stale-served" if stale and secret_fine else None
         if expired:
-            self.add("cert-expired", "critical", "served-certificate",
-                     f"the certificate served for {self.host} at {where} expired at {s['not_after']}",
-                     ev, cmds, explained_by=symptom)
+            self.add("cert-expired", f"the certificate served for {self.host} at {where} expired at {s['not_after']}", evidence=ev, commands=cmds, explained_by=symptom)
         elif expiring:
             left = int((na - self.now).total_seconds()) if self.now else None
-            self.add("cert-expiring", "warning", "served-certificate",
-                     f"the certificate served for {self.host} expires at {s['not_after']} "
-                     f"({time_left(left or 0)} left, inside the {renew // 86400}-day renewal window)",
-                     {**ev, "seconds_left": left, "renew_before_seconds": renew}, cmds, explained_by=symptom)
+            self.add("cert-expiring", f"the certificate served for {self.host} expires at {s['not_after']} "
+                     f"({time_left(left or 0)} left, inside the {renew // 86400}-day renewal window)", evidence={**ev, "seconds_left": left, "renew_before_seconds": renew}, commands=cmds, explained_by=symptom)
         if staging:
-            self.add("cert-staging-issuer", "warning", "served-certificate",
-                     f"{where} serves a Let's Encrypt staging certificate for {self.host} "
-                     f"(issuer {s['issuer_cn'] or s['issuer']}): browsers do not trust it",
-                     ev, cmds, explained_by=symptom)
+            self.add("cert-staging-issuer", f"{where} serves a Let's Encrypt staging certificate for {self.host} "
+                     f"(issuer {s['issuer_cn'] or s['issuer']}): browsers do not trust it", evidence=ev, commands=cmds, explained_by=symptom)
         if not covering:
             sans = s["sans"]
             multi = [p for p in sans if p.startswith("*.") and self.host.endswith("." + p[2:])]
@@ -724,11 +707,8 @@ class _Analysis:
             if multi:
                 why = (f"; {multi[0]} covers exactly one label (RFC 6125), so it does not cover "
                        f"{self.host} even though a Gateway listener {multi[0]} accepts it")
-            self.add("cert-san-mismatch", "critical", "served-certificate",
-                     f"the certificate served at {where} does not cover {self.host}: its names are "
-                     f"{', '.join(sans) or '(none)'}{why}",
-                     {**ev, "host": self.host, "host_alabel": _certs.to_alabel(self.host)}, cmds,
-                     explained_by=symptom)
+            self.add("cert-san-mismatch", f"the certificate served at {where} does not cover {self.host}: its names are "
+                     f"{', '.join(sans) or '(none)'}{why}", evidence={**ev, "host": self.host, "host_alabel": _certs.to_alabel(self.host)}, commands=cmds, explained_by=symptom)
         if secret_leaf is not None and not stale and _certs.summary(secret_leaf)["sha256"] != s["sha256"]:
             info["note"] = "the served certificate is not the listener Secret's, and not older than it"
         return fine_now and not staging
@@ -769,22 +749,16 @@ class _Analysis:
         node = "challenge"
         if lookup_errors:
             name = lookup_errors[0].split(":", 1)[0]
-            self.add("cert-caa-forbids", sev, node,
-                     f"the CAA lookup for {name} fails ({lookup_errors[0].split(': ', 1)[1]}); Let's Encrypt "
-                     f"refuses to issue when it cannot read CAA",
-                     {"lookup_error": lookup_errors[0], "wildcard": wildcard},
-                     [dig(qs[0]["server"], name, "CAA") for qs in [by_name[name]]])
+            self.add("cert-caa-forbids", f"the CAA lookup for {name} fails ({lookup_errors[0].split(': ', 1)[1]}); Let's Encrypt "
+                     f"refuses to issue when it cannot read CAA", severity=sev, node=node, evidence={"lookup_error": lookup_errors[0], "wildcard": wildcard}, commands=[dig(qs[0]["server"], name, "CAA") for qs in [by_name[name]]])
             return
         if found is None:
             return
         allowed, why = caa_allows(found["records"], wildcard)
         self.caa = {**found, "allows_letsencrypt": allowed, "wildcard": wildcard}
         if not allowed:
-            self.add("cert-caa-forbids", sev, node,
-                     f"the CAA records at {found['name']} ({'; '.join(found['records'])}) do not allow "
-                     f"letsencrypt.org to issue {'a wildcard ' if wildcard else ''}certificate for {self.host}: {why}",
-                     {"caa_name": found["name"], "records": found["records"], "wildcard": wildcard},
-                     [dig(found["server"], found["name"], "CAA")])
+            self.add("cert-caa-forbids", f"the CAA records at {found['name']} ({'; '.join(found['records'])}) do not allow "
+                     f"letsencrypt.org to issue {'a wildcard ' if wildcard else ''}certificate for {self.host}: {why}", severity=sev, node=node, evidence={"caa_name": found["name"], "records": found["records"], "wildcard": wildcard}, commands=[dig(found["server"], found["name"], "CAA")])
 
     def _served_by_wildcard_only(self) -> bool:
         for pem in [self.facts.listener_secret_pem] + [p for t in self.tls or [] for p in (t.get("chain_pem") or [])[:1]]:
@@ -812,7 +786,7 @@ class _Analysis:
         auth_servers = [f"{s['address']}:{s['port']}" if ":" not in str(s["address"]) else f"[{s['address']}]:{s['port']}"
                         for s in self.dns.get("authoritative_servers") or []]
         results = []
-        waits: list[tuple[bool, tuple[Any, ...]]] = []
+        waits: list[tuple[bool, str, str, dict[str, Any], list[str]]] = []
         for ch in challenges:
             dns_name = _bare(ch.get("dns_name"))
             if dns_name.startswith("*."):
@@ -853,16 +827,16 @@ class _Analysis:
             if ch.get("reason"):
                 msg += f" (reason: {ch['reason']})"
             sev = "critical" if self.served_ok is not True else "warning"
-            waits.append((not lacking, ("cert-dns01-propagation-wait", sev, "challenge", msg,
+            waits.append((not lacking, msg, sev,
                           {"record": _bare(qname), "key_present_at": have, "key_missing_at": lacking,
                            "per_server": per, "values": values, "waiting_seconds": waited,
                            "reason": ch.get("reason")},
-                          [dig(s, qname, "TXT") for s in servers[:3]])))
+                          [dig(s, qname, "TXT") for s in servers[:3]]))
         # A record missing at the servers is the specific cause; present everywhere points at
         # cert-manager's own view (split horizon, recursive cache): the missing ones come first,
         # and of one code the first is the one reported.
-        for _, args in sorted(waits, key=lambda w: w[0]):
-            self.add(*args)
+        for _, msg, sev, evidence, cmds in sorted(waits, key=lambda w: w[0]):
+            self.add("cert-dns01-propagation-wait", msg, severity=sev, evidence=evidence, commands=cmds)
         if results:
             self.challenges = results
 
@@ -882,9 +856,7 @@ class _Analysis:
             h = loop
             msg = (f"https://{self.host}/ answers {h['status']} to {h['location']}: a redirect loop "
                    f"(the redirect route also attaches to the https listener)")
-            self.add("redirect-missing", "critical", "http-redirect", msg,
-                     {"status": h["status"], "location": h["location"], "url": h["url"]},
-                     [_curl(self.host, h["address"], "https", int(h["port"]))])
+            self.add("redirect-missing", msg, severity="critical", evidence={"status": h["status"], "location": h["location"], "url": h["url"]}, commands=[_curl(self.host, h["address"], "https", int(h["port"]))])
             self.nodes["http-redirect"] = NodeResult("http-redirect", "fail", msg, details)
             return
         if not answered:
@@ -899,9 +871,7 @@ class _Analysis:
                 return
             msg = f"http://{self.host}/ gets no HTTP answer: {last.get('error')}"
             # https may still work: a missing redirect degrades, a loop breaks.
-            self.add("redirect-missing", "warning", "http-redirect", msg,
-                     {"error": last.get("error"), "error_kind": kind},
-                     [_curl(self.host, str(last.get("address")), "http", int(last.get("port") or 80))])
+            self.add("redirect-missing", msg, evidence={"error": last.get("error"), "error_kind": kind}, commands=[_curl(self.host, str(last.get("address")), "http", int(last.get("port") or 80))])
             self.nodes["http-redirect"] = NodeResult("http-redirect", "fail", msg, details)
             return
         h = answered[-1]
@@ -931,9 +901,8 @@ class _Analysis:
             server = (h.get("headers") or {}).get("server")
             msg = (f"http://{self.host}/ answers {status} instead of a redirect to https://{self.host}/"
                    + (f" (server: {server})" if server else ""))
-        self.add("redirect-missing", "critical" if loops else "warning", "http-redirect", msg,
-                 {"status": status, "location": location, "url": h["url"], "address": h["address"],
-                  "body_sample": (h.get("body_sample") or "")[:160]}, cmds)
+        self.add("redirect-missing", msg, severity="critical" if loops else "warning", evidence={"status": status, "location": location, "url": h["url"], "address": h["address"],
+                  "body_sample": (h.get("body_sample") or "")[:160]}, commands=cmds)
         self.nodes["http-redirect"] = NodeResult("http-redirect", "fail" if loops else "warn", msg, details)
 
     def _https_loop(self, secure: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -980,10 +949,8 @@ class _Analysis:
                 msg += "; the load balancer is set to send it, so these probes bypass it (in-cluster, ipMode VIP)"
             else:
                 msg += " and the connection arrives without it"
-            finding = self.add("proxy-protocol-mismatch", "critical", "load-balancer", msg,
-                               {"addresses": [f"{x}:{y}" for x, y in expects_sig], "envoy_expects": expects,
-                                "lb_sends": sends, "probe": "plain reset/closed, PROXY header ok"},
-                               [_curl(self.host, a, "https", p), _openssl(self.host, a, p, proxy=True)])
+            finding = self.add("proxy-protocol-mismatch", msg, evidence={"addresses": [f"{x}:{y}" for x, y in expects_sig], "envoy_expects": expects,
+                                "lb_sends": sends, "probe": "plain reset/closed, PROXY header ok"}, commands=[_curl(self.host, a, "https", p), _openssl(self.host, a, p, proxy=True)])
         elif expects is not None and sends is not None and expects != sends:
             side = ("the load balancer sends PROXY protocol but the Envoy listener does not expect it"
                     if sends else "the Envoy listener expects PROXY protocol but the load balancer does not send it")
@@ -998,8 +965,7 @@ class _Analysis:
                 t0 = tls[0]
                 cmds = [_curl(self.host, str(t0.get("address")), "https", int(t0.get("port") or 443)),
                         _openssl(self.host, str(t0.get("address")), int(t0.get("port") or 443), proxy=True)]
-            finding = self.add("proxy-protocol-mismatch", "critical", "load-balancer", msg,
-                               {"envoy_expects": expects, "lb_sends": sends, "signature": signature}, cmds)
+            finding = self.add("proxy-protocol-mismatch", msg, evidence={"envoy_expects": expects, "lb_sends": sends, "signature": signature}, commands=cmds)
         status: Status = "fail" if finding else "pass"
         summary = finding.message if finding else (
             "PROXY protocol consistent" + (f" (Envoy expects: {expects}, LB sends: {sends})" if expects is not None else ""))

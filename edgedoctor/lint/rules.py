@@ -33,10 +33,9 @@ def apply(ctx: Ctx) -> None:
     if staging:
         ctx.add(
             "cert-staging-issuer",
-            "warning",
-            "certificate",
             f"Certificate {cref} for {ctx.host} is issued by {where}, a staging issuer ({why}): "
             "browsers will not trust what it issues",
+            node="certificate",
             evidence={"certificate": cref, "issuer": where, "acme_server": server or None},
             commands=[f"kubectl -n {ns_of(cert)} get certificate {name_of(cert)} -o jsonpath='{{.spec.issuerRef}}'"],
         )
@@ -50,8 +49,6 @@ def apply(ctx: Ctx) -> None:
     if cloudflare and cloudflare_cleanup_bug_affected(cm.version):
         ctx.add(
             "cert-cloudflare-7003-cleanup",
-            "critical",
-            "challenge",
             f"cert-manager {fmt_version(cm.version)} ({cm.namespace}/{cm.name}) has the Cloudflare cleanup bug "
             f"(DELETE /zones//dns_records/..., error 7003): every DNS-01 order of {where} for Certificate "
             f"{cref} stays unfinished, so it is never issued or renewed; fixed in v1.12.16, v1.16.4, v1.17.1, v1.18.0",
