@@ -402,3 +402,21 @@ def test_cloudflare_bug_deletes_only_the_challenge_whose_cleanup_fails(kube_clus
     assert failing and sorted(targets) == failing
     pending = [n for n, o in challenges.items() if o["status"].get("processing") is False]
     assert pending and not set(pending) & set(targets)
+
+
+def test_the_walkthrough_refuses_a_plan_from_forbidden_reads(kube_cluster: KubeCluster) -> None:
+    """The TUI's walkthrough plans through the same build_plan: as the view user, which may
+    not read the Gateways or Certificates, it gets the one-line refusal, not a plan."""
+    from edgedoctor.collect import gather
+    from edgedoctor.remedy import PlaybookError
+    from edgedoctor.tui.walk import plan_walkthrough
+
+    kube_cluster.reset()
+    kube_cluster.load(server_objects(objects(next(e for p, e, _ in SNAPSHOT_SCENARIOS if p == "cleanup-stuck-orders"))))
+    ev = gather(CheckOptions(host=HOST, kubeconfig=str(kube_cluster.kubeconfig("view")), offline=True, now=later()))
+    with pytest.raises(PlaybookError) as refused:
+        plan_walkthrough("cleanup-stuck-orders", ev, diagnose(ev), read_only=False)
+    message = str(refused.value)
+    assert "\n" not in message and "403" in message and "nothing was changed" in message
+    assert "list gateways.gateway.networking.k8s.io" in message and "list certificates.cert-manager.io" in message
+    assert kube_cluster.users["view"].name in message

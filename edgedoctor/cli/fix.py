@@ -11,7 +11,6 @@ import argparse
 import getpass
 import json
 import os
-import re
 import sys
 import textwrap
 from collections.abc import Callable
@@ -150,51 +149,6 @@ def _token_provider(args: argparse.Namespace) -> Callable[[StepPlan], str | None
 # ---------------------------------------------------------------- the command
 
 
-_DENIED = re.compile(r"\bcannot (\w+) ([\w.-]+)")
-_USER = re.compile(r'User "([^"]*)"')
-
-
-def unreadable(errors: list[Any]) -> str:
-    """One line naming what the cluster would not let the plan read ("" when all was read).
-
-    A 403 names the verbs and resources the user lacks and the role that grants them; an
-    unreachable server or another API error is named as it is. A CRD that is not installed
-    is not an error here: its objects do not exist, the plan knows that.
-    """
-    from edgedoctor.kinds import BY_KIND
-
-    denied: list[str] = []
-    user = ""
-    other: list[str] = []
-    for e in errors:
-        if not isinstance(e, dict):
-            continue
-        reason = str(e.get("reason") or "")
-        kind = BY_KIND.get(str(e.get("kind")))
-        if "forbidden" in reason or "unauthorized" in reason:
-            if "unauthorized" in reason:
-                other.append(f"the API server rejected the credentials ({reason})")
-                continue
-            m = _DENIED.search(reason)
-            verb = m.group(1) if m else ("get" if kind and kind.kind == "Secret" else "list")
-            resource = (f"{kind.plural}.{kind.group}" if kind.group else kind.plural) if kind else (
-                m.group(2) if m else str(e.get("kind")))
-            where = reason.split(":", 1)[0] if kind and kind.kind == "Secret" and ":" in reason else ""
-            item = f"{verb} {resource}" + (f" {where}" if where and "/" in where else "")
-            if item not in denied:
-                denied.append(item)
-            user = user or (_USER.search(reason).group(1) if _USER.search(reason) else "")
-        elif "is not installed" not in reason:
-            other.append(f"{e.get('kind')}: {reason}")
-    if denied:
-        who = f'user "{user}"' if user else "these credentials"
-        return (f"{who} may not {', '.join(denied)} (403 Forbidden): bind the edgedoctor-reader "
-                "and edgedoctor-fixer ClusterRoles (deploy/) or use credentials that may read them")
-    if other:
-        return "the cluster could not be read completely: " + "; ".join(other)
-    return ""
-
-
 def run_fix(args: argparse.Namespace) -> int:
     from edgedoctor.remedy.plan import UnknownPlaybook, load_playbook
 
@@ -241,12 +195,6 @@ def _run(args: argparse.Namespace) -> int:
         ev, before = check(opts)
     except EvidenceError as e:
         return _err(str(e))
-    if not read_only:
-        refused = unreadable(ev.cluster.errors)
-        if refused:
-            # A plan made from part of the cluster would act on the wrong objects, or on
-            # none ("nothing to act on") while the real cause went unseen.
-            return _err(f"cannot plan {args.playbook}: {refused}; nothing was changed")
     plan = build_plan(args.playbook, ev, before, read_only=read_only)
     sys.stdout.write(render_plan(plan, before))
     apply = args.apply

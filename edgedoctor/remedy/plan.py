@@ -9,6 +9,7 @@ cluster; edgedoctor.remedy.executor does, and only for a confirmed step.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,51 @@ def playbooks_for(code: str) -> list[str]:
 # ---------------------------------------------------------------- building a plan
 
 
+_DENIED = re.compile(r"\bcannot (\w+) ([\w.-]+)")
+_USER = re.compile(r'User "([^"]*)"')
+
+
+def unreadable(errors: list[Any]) -> str:
+    """One line naming what the cluster would not let the plan read ("" when all was read).
+
+    A 403 names the verbs and resources the user lacks and the role that grants them; an
+    unreachable server or another API error is named as it is. A CRD that is not installed
+    is not an error here: its objects do not exist, the plan knows that.
+    """
+    from edgedoctor.kinds import BY_KIND
+
+    denied: list[str] = []
+    user = ""
+    other: list[str] = []
+    for e in errors:
+        if not isinstance(e, dict):
+            continue
+        reason = str(e.get("reason") or "")
+        kind = BY_KIND.get(str(e.get("kind")))
+        if "forbidden" in reason or "unauthorized" in reason:
+            if "unauthorized" in reason:
+                other.append(f"the API server rejected the credentials ({reason})")
+                continue
+            m = _DENIED.search(reason)
+            verb = m.group(1) if m else ("get" if kind and kind.kind == "Secret" else "list")
+            resource = (f"{kind.plural}.{kind.group}" if kind.group else kind.plural) if kind else (
+                m.group(2) if m else str(e.get("kind")))
+            where = reason.split(":", 1)[0] if kind and kind.kind == "Secret" and ":" in reason else ""
+            item = f"{verb} {resource}" + (f" {where}" if where and "/" in where else "")
+            if item not in denied:
+                denied.append(item)
+            user = user or (_USER.search(reason).group(1) if _USER.search(reason) else "")
+        elif "is not installed" not in reason:
+            other.append(f"{e.get('kind')}: {reason}")
+    if denied:
+        who = f'user "{user}"' if user else "these credentials"
+        return (f"{who} may not {', '.join(denied)} (403 Forbidden): bind the edgedoctor-reader "
+                "and edgedoctor-fixer ClusterRoles (deploy/) or use credentials that may read them")
+    if other:
+        return "the cluster could not be read completely: " + "; ".join(other)
+    return ""
+
+
 def build_plan(
     playbook_id: str, ev: Evidence, diagnosis: Diagnosis, *, read_only: bool | None = None
 ) -> Plan:
@@ -181,6 +227,12 @@ def build_plan(
         read_only = str(ev.source.get("kind") or "") != "live"
     if not ev.cluster.reachable:
         raise NotApplicable(f"the cluster could not be read, so no plan can be made for {ev.host}")
+    if not read_only:
+        refused = unreadable(ev.cluster.errors)
+        if refused:
+            # A plan made from part of the cluster would act on the wrong objects, or on
+            # none ("nothing to act on") while the real cause went unseen.
+            raise NotApplicable(f"cannot plan {playbook_id}: {refused}; nothing was changed")
     pc = PlanContext.build(ev, diagnosis, pb)
     fixes = [str(c) for c in as_list(pb.get("fixes"))]
     found = [c for c in diagnosis.codes if c in fixes]
