@@ -209,6 +209,12 @@ def test_record_and_replay_a_sweep_as_one_file(snap, tmp_path):
     first = json.loads(p.stdout)
     rc, again = sweep_json("--replay", str(rec))
     assert rc == p.returncode == 2
+    # The same answers; the source says replay, with the recorded one inside (as check --replay).
+    recorded = first["contexts"][0]["source"]
+    assert again["contexts"][0]["source"] == {"kind": "replay", "recorded": recorded}
+    for doc in (first, again):
+        for x in doc["contexts"] + doc["hosts"]:
+            x["source"] = x["source"].get("recorded", x["source"])
     assert without_time(again) == without_time(first)
     import gzip
 
@@ -252,6 +258,7 @@ def test_every_recorded_check_replays_in_a_sweep_as_check_replays_it():
         a.pop("generated_at")
         b.pop("generated_at")
         assert (one.context, a) == (ev.source.get("context") or ev.cluster.context, b), f.name
+        assert a["source"]["kind"] == "replay"
 
 
 def test_registry_names_map_back_to_the_record_they_stand_for():

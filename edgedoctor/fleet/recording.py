@@ -120,7 +120,7 @@ def load_sweep_recording(path: str | os.PathLike[str], now: str | None = None) -
             raise SweepError(f"{path}: invalid sweep recording: context #{i + 1} has no time ('now')")
         out.append(Source(
             context=c.get("context"),
-            source=dict(c.get("source") or {}),
+            source=_as_replay(dict(c.get("source") or {})),
             cluster=cluster,
             now=when,
             unknown_reasons=[str(r) for r in c.get("unknown_reasons") or []],
@@ -140,6 +140,16 @@ def _check_source(path: str | os.PathLike[str], now: str | None) -> Any:
         ev, _doc = load_recording(path)
     except RecordingError as e:
         raise SweepError(str(e)) from None
-    return Source(context=ev.source.get("context") or ev.cluster.context, source=dict(ev.source),
+    return Source(context=ev.source.get("context") or ev.cluster.context, source=_as_replay(dict(ev.source)),
                    cluster=ev.cluster, now=now or ev.now, recorded={ev.host: {"dns": ev.dns, "tls": ev.tls, "http": ev.http}},
                    options=dict(ev.options))
+
+
+def _as_replay(recorded: dict[str, Any]) -> dict[str, Any]:
+    """As `check --replay` says it (collect.as_replay): a replay, the recorded source inside."""
+    if recorded.get("kind") == "replay" and "recorded" in recorded:
+        return recorded
+    out: dict[str, Any] = {"kind": "replay", "recorded": recorded}
+    if recorded.get("context") is not None:
+        out["context"] = recorded["context"]
+    return out
