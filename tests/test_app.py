@@ -77,3 +77,37 @@ def test_bad_probe_flags_fail_before_anything_is_read(tmp_path):
                         nameservers=["not an address"])
     with pytest.raises(EvidenceError, match="not an address"):
         next(app_run.CheckRun(opts).stages())
+
+
+def _step(sid: str, choice: str | None = None, option: str | None = None, **kw):
+    from edgedoctor.remedy.plan import StepPlan
+
+    return StepPlan(id=sid, kind="change", title=sid, explain="", command="", change={"op": "patch"},
+                    choice=choice, option=option, **kw)
+
+
+def test_one_option_of_a_choice_is_applied_and_a_declined_one_leaves_the_other():
+    from edgedoctor.app.playbook import Choices
+
+    a, b = _step("a", "pp", "envoy"), _step("b", "pp", "lb")
+    c = Choices()
+    assert c.skip_reason(a) is None and c.skip_reason(b) is None
+    c.declined(a)
+    assert c.skip_reason(a) == "option envoy of pp was declined or cannot run" and c.skip_reason(b) is None
+    c.was_applied(b)
+    assert c.taken_by_other(a) == "option lb of pp was applied" and c.taken_by_other(b) is None
+
+
+def test_a_choice_stops_the_run_only_when_every_option_is_refused():
+    from edgedoctor.app.playbook import considered_steps, fatal_steps
+    from edgedoctor.remedy.plan import Plan, StepResult
+
+    a, b = _step("a", "pp", "envoy", recommended=True), _step("b", "pp", "lb")
+    req = _step("req")
+    plan = Plan(playbook_id="p", title="t", host="h", steps=[a, b, req], notes=[], read_only=False)
+    assert considered_steps(plan, yes=True) == [a, req]  # --yes: the recommended option only
+    considered = considered_steps(plan, yes=False)
+    ok, denied = StepResult(True, "ok", outcome="ok"), StepResult(False, "no", outcome="denied")
+    assert fatal_steps(considered, [a], {"a": denied, "b": ok, "req": ok}) == []
+    assert fatal_steps(considered, [a, b], {"a": denied, "b": denied, "req": ok}) == [a, b]
+    assert fatal_steps(considered, [req], {"a": ok, "b": ok, "req": denied}) == [req]

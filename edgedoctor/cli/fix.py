@@ -19,6 +19,13 @@ from typing import Any
 from edgedoctor.app.args import UsageError, check_options, parse_host
 from edgedoctor.app.exitcodes import EXIT_OK, exit_code
 from edgedoctor.app.exitcodes import EXIT_UNKNOWN as EXIT_REFUSED
+from edgedoctor.app.playbook import (
+    Choices,
+    apply_and_verify,
+    considered_steps,
+    fatal_steps,
+    verdict_line,
+)
 from edgedoctor.cli.common import err as _err
 from edgedoctor.remedy.changes import describe_change
 from edgedoctor.remedy.plan import Plan, PlaybookError, StepPlan, StepResult
@@ -232,11 +239,6 @@ def _default_audit() -> str:
     return DEFAULT_AUDIT_LOG
 
 
-def _verdict_line(d: Any) -> str:
-    rc = d.root_cause or {}
-    return f"{d.verdict}" + (f" {rc.get('code')}" if rc else "")
-
-
 def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool, yes: bool) -> int:
     from edgedoctor.app.run import check
     from edgedoctor.collect import EvidenceError
@@ -278,7 +280,7 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
             r = ex.dry_run(s)
             pre[s.id] = r
             _out(f"  {s.id}: [{r.outcome}] {r.message}")
-        considered = _considered(plan, yes)
+        considered = considered_steps(plan, yes)
         # Manual steps (a controller upgrade through Helm/Git) are instructions, not failures;
         # the steps that need them done carry a precondition that refuses them until then.
         manual = [s for s in considered if s.change and s.change.get("op") == "manual" and not s.satisfied]
@@ -298,7 +300,7 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
             else:
                 _out(f"Dry run only: nothing was changed. To make the changes: edgedoctor fix {plan.playbook_id} {plan.host} --apply")
             return EXIT_OK
-        fatal = _fatal(plan, considered, bad, pre, yes)
+        fatal = fatal_steps(considered, bad, pre)
         if fatal:
             for s in considered:
                 if pre[s.id].outcome not in ("unchanged",):
@@ -320,73 +322,26 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
         return _apply_loop(plan, ex, todo, pre, before, yes, rediagnose, EvidenceError)
 
 
-def _considered(plan: Plan, yes: bool) -> list[StepPlan]:
-    """The change steps that may run: with --yes, only the recommended option of a choice.
-
-    A choice one of whose options is wholly in place is decided: none of its steps runs
-    (a second run must not switch to the other option and undo the first).
-    """
-    options: dict[tuple[str, str], bool] = {}
-    for s in plan.change_steps:
-        if s.choice and not s.optional:
-            key = (s.choice, str(s.option))
-            options[key] = options.get(key, True) and bool(s.satisfied)
-    decided = {choice for (choice, _), done in options.items() if done}
-    out = []
-    for s in plan.change_steps:
-        if s.choice in decided:
-            continue
-        if s.optional and yes:
-            continue
-        if s.choice and yes and not s.recommended:
-            continue
-        out.append(s)
-    return out
-
-
-def _fatal(plan: Plan, considered: list[StepPlan], bad: list[StepPlan], pre: dict[str, StepResult], yes: bool) -> list[StepPlan]:
-    fatal = [s for s in bad if not s.choice and not s.optional]
-    groups: dict[str, dict[str, bool]] = {}
-    for s in considered:
-        if s.choice:
-            ok = pre[s.id].outcome in ("ok", "unchanged")
-            g = groups.setdefault(s.choice, {})
-            g[str(s.option)] = g.get(str(s.option), True) and ok
-    for name, options in groups.items():
-        if not any(options.values()):
-            fatal += [s for s in bad if s.choice == name]
-    return fatal
-
-
 def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepResult], before: Any, yes: bool,
                 rediagnose: Any, evidence_error: type[Exception]) -> int:
-    chosen: dict[str, str] = {}
-    declined: dict[str, set[str]] = {}
-    unavailable: dict[str, set[str]] = {}
-    for s in plan.change_steps:
-        if s.choice and pre.get(s.id) and pre[s.id].outcome not in ("ok", "unchanged"):
-            unavailable.setdefault(s.choice, set()).add(str(s.option))
+    choices = Choices.after_dry_run(plan, pre)
     applied = 0
     current = before
     _out("")
     _out("Changes:")
     for s in todo:
-        if s.choice:
-            if s.choice in chosen and chosen[s.choice] != s.option:
-                _out(f"  {s.id}: skipped: option {chosen[s.choice]} of {s.choice} was applied")
-                continue
-            if str(s.option) in declined.get(s.choice, set()) | unavailable.get(s.choice, set()):
-                _out(f"  {s.id}: skipped: option {s.option} of {s.choice} was declined or cannot run")
-                continue
+        skip = choices.skip_reason(s)
+        if skip:
+            _out(f"  {s.id}: skipped: {skip}")
+            continue
         if not yes:
             label = f" (option {s.option}{', recommended' if s.recommended else ''})" if s.choice else ""
             if not _confirm(f"Apply {s.id}{label}: {describe_change(s.change)}?"):
                 ex.record(s, "declined", "declined at the prompt: not applied")
                 _out(f"  {s.id}: declined: not applied")
-                if s.choice:
-                    declined.setdefault(s.choice, set()).add(str(s.option))
+                choices.declined(s)
                 continue
-        r = ex.apply(s)
+        r, v = apply_and_verify(ex, s)
         _out(f"  {s.id}: [{r.outcome}] {r.message}")
         if not r.ok:
             _out("  stopped: the later steps depend on this one")
@@ -394,9 +349,7 @@ def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepRe
         if r.outcome != "ok":
             continue
         applied += 1
-        if s.choice:
-            chosen[s.choice] = str(s.option)
-        v = ex.verify(s)
+        choices.was_applied(s)
         if v is not None:
             _out(f"  {s.id}: verify: {v.message}")
         try:
@@ -404,8 +357,8 @@ def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepRe
         except evidence_error as e:
             _out(f"  re-diagnosis failed: {e}")
             return EXIT_REFUSED
-        helped = _verdict_line(after) != _verdict_line(current)
-        _out(f"  diagnosis: {_verdict_line(current)} -> {_verdict_line(after)}" + ("" if helped else " (unchanged so far)"))
+        helped = verdict_line(after) != verdict_line(current)
+        _out(f"  diagnosis: {verdict_line(current)} -> {verdict_line(after)}" + ("" if helped else " (unchanged so far)"))
         current = after
         if after.verdict == "ok":
             rest = [t.id for t in todo[todo.index(s) + 1:]]

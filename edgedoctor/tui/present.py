@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.text import Text
 
-from edgedoctor.model import Diagnosis, Finding
+from edgedoctor.app.playbook import verdict_line
+from edgedoctor.model import Finding
 from edgedoctor.textfmt import dump_yaml, indent
 
 STATUS_MARK = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "–", "unknown": "?", "error": "‼"}
@@ -38,13 +39,8 @@ def category_words(category: str | None) -> str:
     return f"{category} ({CATEGORY_WORDS[category]})" if category in CATEGORY_WORDS else category
 
 
-def root_label(d: Diagnosis | None) -> str:
-    """A diagnosis' root cause as it reads in "before -> after" lines."""
-    if d is None:
-        return "-"
-    if d.root_cause:
-        return f"{d.verdict} {d.root_cause['code']}"
-    return d.verdict
+# A diagnosis' root cause as it reads in "before -> after" lines (the same as `fix` prints).
+root_label = verdict_line
 
 
 def short(value: Any, limit: int = 240) -> str:

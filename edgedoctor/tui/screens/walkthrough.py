@@ -23,9 +23,11 @@ from textual.screen import Screen
 from textual.widgets import Button, OptionList, Static
 from textual.widgets.option_list import Option
 
+from edgedoctor.app.playbook import Choices, apply_and_verify
+from edgedoctor.app.playbook import outcome as step_outcome
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis
-from edgedoctor.remedy.plan import StepResult
+from edgedoctor.remedy.plan import StepPlan
 from edgedoctor.textfmt import indent
 from edgedoctor.tui.messages import DiagnosisChanged, Rechecked, StepOutcome
 from edgedoctor.tui.present import root_label, short, yaml_block
@@ -43,9 +45,6 @@ KEYS = (
     ("r", "run again"), ("esc", "back"), ("?", "help"), ("q", "quit"),
 )
 
-
-def _outcome(r: StepResult) -> str:
-    return r.outcome or ("ok" if r.ok else "failed")
 
 
 # One word and one mark per state of a step, never shared between two states: a passed dry
@@ -75,7 +74,7 @@ LABELS = {
 
 def _result_word(key: str, step: Any, r: Any) -> str:
     """The bracketed word of a result line: says what passed, never a bare "ok" on a failure."""
-    out = _outcome(r)
+    out = step_outcome(r)
     if key == "applied":
         return "applied" if r.ok and out == "ok" else f"not applied: {out}"
     if key == "verified":
@@ -101,7 +100,7 @@ def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None
         return "running"
     applied = st.get("applied")
     if applied is not None:
-        if not (applied.ok and _outcome(applied) == "ok"):
+        if not (applied.ok and step_outcome(applied) == "ok"):
             return "apply-failed"
         v = st.get("verified")
         if v is None:
@@ -119,7 +118,7 @@ def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None
         return "would-change" if read_only else "blocked"
     r = st.get("result")
     if r is not None:
-        out = _outcome(r)
+        out = step_outcome(r)
         if step.kind == "change":
             if out == "unchanged":
                 return "in-place"
@@ -142,7 +141,7 @@ def step_label(step: Any, st: dict[str, Any], read_only: bool, taken: str | None
     outcome = ""
     for key in ("applied", "result"):
         if st.get(key) is not None:
-            outcome = _outcome(st[key])
+            outcome = step_outcome(st[key])
             break
     return text.format(what=st.get("running") or "", outcome=outcome), style
 
@@ -176,7 +175,7 @@ class WalkthroughScreen(Screen):
         self.code = code
         self.index = 0
         self.state: dict[int, dict[str, Any]] = {}
-        self.chosen: dict[str, str] = {}  # choice -> the option applied
+        self.choices = Choices()  # at most one option of a choice is applied (app.playbook)
         self._executor_factory = executor_factory
         self._executor: Any = None
         self._executor_lock = threading.Lock()
@@ -274,11 +273,8 @@ class WalkthroughScreen(Screen):
 
     # -- the step list
 
-    def _taken_by_other(self, step: Any) -> str | None:
-        choice = step.choice
-        if choice and choice in self.chosen and self.chosen[choice] != step.option:
-            return f"option {self.chosen[choice]} of {choice} was applied"
-        return None
+    def _taken_by_other(self, step: StepPlan) -> str | None:
+        return self.choices.taken_by_other(step)
 
     def _mark(self, i: int) -> Text:
         mark, style = step_label(self.plan.steps[i], self.state.get(i, {}), self.read_only, self._taken_by_other(self.plan.steps[i]))
@@ -463,7 +459,7 @@ class WalkthroughScreen(Screen):
             return False
         st = self.state.get(self.index, {})
         r = st.get("result")
-        return not st.get("running") and r is not None and r.ok and _outcome(r) == "ok" and st.get("applied") is None
+        return not st.get("running") and r is not None and r.ok and step_outcome(r) == "ok" and st.get("applied") is None
 
     def _buttons(self) -> None:
         self.query_one("#apply", Button).disabled = not self._can_apply()
@@ -508,14 +504,12 @@ class WalkthroughScreen(Screen):
                 self.post_message(StepOutcome(i, "dry-run", ex.dry_run(step)))
             else:
                 try:
-                    result = ex.apply(step)
+                    result, verified = apply_and_verify(ex, step)
                 finally:
                     self._secret = None
                 self.post_message(StepOutcome(i, "apply", result))
-                if result.ok and _outcome(result) == "ok":
-                    v = ex.verify(step)
-                    if v is not None:
-                        self.post_message(StepOutcome(i, "verify", v))
+                if verified is not None:
+                    self.post_message(StepOutcome(i, "verify", verified))
         except Exception as e:  # a cluster or remedy error is a line on screen
             self.post_message(StepOutcome(i, "error", str(e) or type(e).__name__))
 
@@ -536,9 +530,9 @@ class WalkthroughScreen(Screen):
         elif msg.action == "apply":
             st["applied"] = msg.result
             step = self.plan.steps[msg.index]
-            if msg.result.ok and _outcome(msg.result) == "ok":
+            if msg.result.ok and step_outcome(msg.result) == "ok":
                 if step.choice:
-                    self.chosen[step.choice] = str(step.option)
+                    self.choices.was_applied(step)
                 st["running"] = "re-checking"
                 self._recheck(msg.index)
         elif msg.action == "verify":
