@@ -41,6 +41,9 @@ from edgedoctor.kinds import KINDS, Kind
 FAKE_TOKEN = "fake-token-for-tests-only"
 AUTHZ_GROUP = "authorization.k8s.io"
 SSAR_PATH = f"/apis/{AUTHZ_GROUP}/v1/selfsubjectaccessreviews"
+SSR_PATH = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
+# Who the fake server says its token is (SelfSubjectReview), as a real one names a user.
+FAKE_USER = "fake-user"
 # Kinds whose items a real apiserver LISTs without apiVersion/kind.
 _BUILTIN_GROUPS = ("", "apps", "discovery.k8s.io")
 _REASONS = {
@@ -215,7 +218,7 @@ class _Route:
     namespace: str | None = None
     name: str | None = None
     subresource: str = ""
-    special: str = ""  # "version", "discovery", "ssar"
+    special: str = ""  # "version", "discovery", "ssar", "ssr"
 
 
 @dataclass
@@ -655,6 +658,8 @@ class FakeAPI:
             return _Route(None, special="discovery")
         if path.rstrip("/") == SSAR_PATH:
             return _Route(None, special="ssar")
+        if path.rstrip("/") == SSR_PATH:
+            return _Route(None, special="ssr")
         if parts[:1] == ["api"]:
             group, version, rest = "", parts[1], parts[2:]
         elif parts[:1] == ["apis"]:
@@ -733,6 +738,11 @@ class FakeAPI:
             if method != "POST":
                 raise _Error(405, "method not allowed")
             return 201, self._access_review(_json_body(body))
+        if route.special == "ssr":
+            if method != "POST":
+                raise _Error(405, "method not allowed")
+            return 201, {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview",
+                         "status": {"userInfo": {"username": FAKE_USER, "groups": ["system:authenticated"]}}}
         assert route.kind is not None
         if self._not_served(route):
             raise _Error(404, "the server could not find the requested resource")

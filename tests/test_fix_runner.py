@@ -18,7 +18,7 @@ from edgedoctor.cli import main
 from edgedoctor.kube.writer import WriteError
 from edgedoctor.remedy import Executor, StepPlan
 from tests import casekit
-from tests.fakeapi import FakeAPI
+from tests.fakeapi import FAKE_USER, FakeAPI
 from tests.test_playbooks_plan import (
     HOST,
     NO_REDIRECT,
@@ -112,6 +112,8 @@ def test_force_renew_with_yes_updates_status_and_keeps_other_conditions(cluster)
     assert "diagnosis: critical cert-expired -> critical cert-expired" in r.out
     assert [(x["dry_run"], x["applied"], x["result"]) for x in r.audit_lines] == [(True, False, "ok"), (False, True, "ok")]
     assert r.audit_lines[1]["object"] == "Certificate gateway/wildcard-example-com" and r.audit_lines[1]["op"] == "update-status"
+    # Who the API server says made the change (SelfSubjectReview), on every line.
+    assert {x["user"] for x in r.audit_lines} == {FAKE_USER}
 
 
 @edits(EXPIRED)
