@@ -194,6 +194,35 @@ def test_snapshot_of_any_json_shape(doc):
     assert_contract(rc, out, err)
 
 
+# Fragments of YAML and JSON syntax, joined at random: broken flow style, tags, anchors, BOMs.
+_YAMLISH = st.lists(st.sampled_from(list("kind: Gateway\n- []{},'\"&*!|>#%@`?") + [
+    "\t", "  ", "---\n", "!!python/object:os.system ", "apiVersion: v1\n", "items:\n", "\x00", "\ufeff",
+    "metadata: {name: g}\n", "&a [*a]", "<<: *a\n"]), max_size=60).map("".join)
+
+
+@BOUNDED
+@given(_YAMLISH, st.sampled_from([".yaml", ".json"]))
+def test_snapshot_of_any_text(text, suffix):
+    path = _write(text, suffix)
+    try:
+        rc, out, err = run_inprocess("check", "app.example.com", "--snapshot", path, "--offline", "--now", NOW,
+                                     "-o", "json")
+    finally:
+        Path(path).unlink()
+    assert_contract(rc, out, err)
+
+
+@BOUNDED
+@given(_YAMLISH)
+def test_recording_of_any_text(text):
+    path = _write("edgedoctor_recording: 1\n" + text, ".yaml")
+    try:
+        rc, out, err = run_inprocess("check", "--replay", path, "app.example.com", "-o", "json")
+    finally:
+        Path(path).unlink()
+    assert_contract(rc, out, err)
+
+
 # ------------------------------------------------------------------ recordings
 
 def _recording(name: str) -> dict[str, Any]:

@@ -104,13 +104,18 @@ def cause_lines(reasons: list[str]) -> list[str]:
         else:
             by_cause.setdefault(reason, [])
     out = []
-    for why, nodes in by_cause.items():
+    items = list(by_cause.items())
+    # A page of causes helps nobody: the first few, and where the rest are.
+    shown, rest = items[:6], items[6:]
+    for why, nodes in shown:
         if not nodes:
             out.append(why)
         elif len(nodes) == 1:
             out.append(f"could not establish {nodes[0]}: {why}")
         else:
             out.append(f"could not establish {', '.join(nodes)}: {why}")
+    if rest:
+        out.append(f"and {len(rest)} more cause(s): see unknown_reasons in the output")
     return out
 
 
