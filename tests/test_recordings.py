@@ -223,8 +223,9 @@ def test_library_build_is_deterministic(tmp_path):
     sys.path.insert(0, str(LIBRARY / "tools"))
     try:
         import build
-        from pki import PKI
         from scenarios import SCENARIOS
+
+        from tests.servers.pki import PKI
     finally:
         sys.path.remove(str(LIBRARY / "tools"))
     sc = next(s for s in SCENARIOS if s.name == "dns-propagation-lag")

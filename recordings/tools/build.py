@@ -7,7 +7,7 @@
 Needs what the server tests need (bind9, nginx-light) plus faketime, and root or
 CAP_NET_BIND_SERVICE (the edge listens on 127.0.0.x:443 and :80, the ports the probes use).
 Deterministic: the same checkout gives the same files (keys and signatures are derived, see
-pki.py; timings and random labels are fixed, see rig.py). After a build, `git diff
+tests/servers/pki.py; timings and random labels are fixed, see rig.py). After a build, `git diff
 recordings/` shows what a change to edgedoctor's probes or to a scenario did.
 
 The committed recordings are the source of truth the tests replay; this script is how they
@@ -24,13 +24,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+# The PKI is the tests' own (tests/servers/pki.py): the repository root must be importable.
+if str(HERE.parents[1]) not in sys.path:
+    sys.path.insert(0, str(HERE.parents[1]))
 
 import index  # noqa: E402
 import rig  # noqa: E402
-from pki import PKI  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
 
 from edgedoctor.recording import dump_doc, write_text  # noqa: E402
+from tests.servers.pki import PKI  # noqa: E402
 
 LIBRARY = HERE.parent
 

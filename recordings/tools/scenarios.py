@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import stack as st
-from pki import PKI
 from rig import Site, World
 from stack import Cluster, Stack, cond, ts
+
+from tests.servers.pki import PKI
 
 UTC = dt.timezone.utc
 

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from pki import PKI, csr_b64, csr_b64_of_key, derived_key, key_pem_text
+from tests.servers.pki import PKI, csr_b64, csr_b64_of_key, derived_key, key_pem_text
 
 Obj = dict[str, Any]
 UTC = dt.timezone.utc
