@@ -463,6 +463,27 @@ def read_leaked_txt(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
                       values={"txt_names": ", ".join(names_sorted)})]
 
 
+def delete_leaked_txt(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
+    """The deletion of the leaked TXT records: a change, made by hand in the DNS provider.
+
+    The read step before lists them (reading commands only); this step carries the
+    deleting call, marked as a change and never run by edgedoctor.
+    """
+    names = list(pc.memo.get("txt_names") or [])
+    if not names:
+        return []
+    zone = pc.values.get("zone") or _zone_guess(names[0])
+    change = {"op": "manual", "kind": "DNS TXT record", "namespace": None, "name": ", ".join(names),
+              "body": {"zone": zone, "names": names}, "fields": [f"zone {zone}: {n} TXT" for n in names], "access": []}
+    cmd = ("# for each record id the listing of the step before returned (only records with cert-manager's values):\n"
+           "curl -s -X DELETE -H \"Authorization: Bearer $CF_API_TOKEN\" "
+           "\"https://api.cloudflare.com/client/v4/zones/$ZONE_ID/dns_records/$RECORD_ID\"")
+    return [Expansion(target=f"DNS zone {zone}", change=change, command=cmd,
+                      blocked="a change in the DNS provider: made by hand (dashboard or API), not by edgedoctor",
+                      explain=f"Deletes {', '.join(names)} in zone {zone}. Delete only the TXT records whose value "
+                              "cert-manager wrote: another issuance may be using the same name.")]
+
+
 def _zone_guess(name: str) -> str:
     labels = name.split(".")
     return ".".join(labels[-2:]) if len(labels) >= 2 else name

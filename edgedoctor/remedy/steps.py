@@ -49,6 +49,7 @@ ACTIONS: dict[str, Builder] = {
     "delete-stuck-challenges": cs.delete_stuck_challenges,
     "delete-stuck-requests": cs.delete_stuck_requests,
     "remove-challenge-finalizers": cs.remove_challenge_finalizers,
+    "delete-leaked-txt": cs.delete_leaked_txt,
     "upgrade-cert-manager": cs.upgrade_cert_manager,
     "switch-issuer": cs.switch_issuer,
     "delete-certificate-secret": cs.delete_certificate_secret,

@@ -151,6 +151,14 @@ async def test_a_read_step_copies_one_reading_command_at_a_time():
         assert app.clipboard == cmds[1]
         await pilot.press("left_square_bracket", "c")
         assert app.clipboard == cmds[0]
+        # the deletion is the next step: a change, made by hand, with its one command
+        await _go_to(pilot, screen, "delete-leaked-txt")
+        cmds, _ = screen.step_commands(screen.step)
+        assert len(cmds) == 1 and cmds[0].startswith("curl -s -X DELETE") and changes_something(cmds[0])
+        assert "a change you make (manual or GitOps)" in walk_step_text(screen)
+        assert screen._mark(screen.index).plain.startswith("✎ yours to make")
+        screen.query_one("#walk-steps").highlighted = [s.id for s in screen.plan.steps].index("leaked-txt")
+        await settle(pilot)
         # a read step whose template mixes in a change withholds it
         screen.step.command = 'dig +short TXT a.example\ncurl -s -X DELETE "https://api.example/zones/z/dns_records/r"'
         screen._render_step()
