@@ -91,9 +91,10 @@ def _ok(value: Any, want: type) -> bool:
 
 def wrong_fields(obj: dict[str, Any]) -> list[str]:
     """`spec.hostnames is an integer, expected a list` for every mistyped field (null = absent)."""
-    schema = _compiled(str(obj.get("kind")))
-    if not schema:
-        return []
+    kind = str(obj.get("kind"))
+    schema = _compiled(kind)
+    if not schema or _fits(obj, _trie(kind)):
+        return []  # the common case: one walk over the object, no paths built
     out: list[str] = []
     for path, parts, want in schema:
         if all(v is None or _ok(v, want) for v in _reach(obj, parts)):
@@ -114,6 +115,51 @@ def _compiled(kind: str) -> list[tuple[str, tuple[tuple[str, bool], ...], type]]
             for path, want in SCHEMAS.get(kind, {}).items()
         ]
     return _COMPILED[kind]
+
+
+# A schema as a tree: key -> [type of the value, type of each item, subtree under the value
+# (a mapping), subtree under each item]; one walk checks every path of the schema.
+_Trie = dict[str, list[Any]]
+_TRIES: dict[str, _Trie] = {}
+
+
+def _trie(kind: str) -> _Trie:
+    if kind not in _TRIES:
+        root: _Trie = {}
+        for _path, parts, want in _compiled(kind):
+            node = root
+            for i, (key, each) in enumerate(parts):
+                entry = node.setdefault(key, [None, None, None, None])
+                last = i == len(parts) - 1
+                if last:
+                    entry[1 if each else 0] = want
+                else:
+                    slot = 3 if each else 2
+                    if entry[slot] is None:
+                        entry[slot] = {}
+                    node = entry[slot]
+        _TRIES[kind] = root
+    return _TRIES[kind]
+
+
+def _fits(value: dict[str, Any], node: _Trie) -> bool:
+    for key, (want, each_want, sub, each_sub) in node.items():
+        child = value.get(key)
+        if child is None:
+            continue
+        if want is not None and not _ok(child, want):
+            return False
+        if sub is not None and isinstance(child, dict) and not _fits(child, sub):
+            return False
+        if (each_want is not None or each_sub is not None) and isinstance(child, list):
+            for item in child:
+                if item is None:
+                    continue
+                if each_want is not None and not _ok(item, each_want):
+                    return False
+                if each_sub is not None and isinstance(item, dict) and not _fits(item, each_sub):
+                    return False
+    return True
 
 
 def _reach(obj: Any, parts: tuple[tuple[str, bool], ...]) -> list[Any]:
