@@ -34,6 +34,8 @@ class Controller:
     version: tuple[int, int, int] | None
     version_text: str | None
     args: list[str] = field(default_factory=list)
+    # Answers read many times per diagnosis (and across hosts by lint): computed once.
+    _memo: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self) -> str:
@@ -45,10 +47,15 @@ class Controller:
 
     @property
     def available(self) -> bool:
-        return deployment_available(self.deployment)
+        if "available" not in self._memo:
+            self._memo["available"] = deployment_available(self.deployment)
+        return bool(self._memo["available"])
 
     def flag_values(self, flag: str) -> list[str]:
-        return flag_values(self.args, flag)
+        key = ("flag", flag)
+        if key not in self._memo:
+            self._memo[key] = flag_values(self.args, flag)
+        return list(self._memo[key])
 
     def flag(self, flag: str) -> str | None:
         vals = self.flag_values(flag)

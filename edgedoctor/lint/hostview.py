@@ -44,17 +44,17 @@ class _Buckets:
             (self.wild if n.startswith("*.") else self.exact)[n].append(obj)
 
     def lookup(self, host: str) -> list[Obj]:
-        out: list[Obj] = list(self.exact.get(host, ()))
-        for s in _suffixes(host):
-            out.extend(self.wild.get(s, ()))
-        out.extend(self.any)
+        parts = [x for x in (self.exact.get(host), *(self.wild.get(s) for s in _suffixes(host)), self.any) if x]
+        if len(parts) <= 1:
+            return parts[0] if parts else []
         # An object named through several patterns appears once, in input order.
         seen: set[int] = set()
         uniq = []
-        for o in out:
-            if id(o) not in seen:
-                seen.add(id(o))
-                uniq.append(o)
+        for part in parts:
+            for o in part:
+                if id(o) not in seen:
+                    seen.add(id(o))
+                    uniq.append(o)
         return uniq
 
 
@@ -114,10 +114,9 @@ class HostView(ClusterIndex):
         self._mistyped = shared._mistyped
         self.consulted_gaps: set[str] = set()
         self._shared = shared
-        self._cut: dict[str, list[Obj]] = {"Gateway": shared.gateways.lookup(host)}
+        self._cut: dict[str, list[Obj]] = {"Gateway": shared.gateways.lookup(host), **shared.envoy_owned}
         for kind, b in shared.routes.items():
             self._cut[kind] = b.lookup(host)
-        self._cut.update(shared.envoy_owned)
 
     def all(self, kind: str) -> list[Obj]:
         self._consult(kind)

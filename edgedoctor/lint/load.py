@@ -21,6 +21,69 @@ from typing import Any
 
 from edgedoctor.snapshot import yaml_loader
 
+_FAST_LOADER: Any = None
+
+
+def fast_loader() -> Any:
+    """The snapshot loader (C parser, timestamps kept as strings) with a quicker build of
+    the Python objects, for the large trees lint reads. Same values as the snapshot loader:
+    scalars are resolved and constructed by the same resolver and constructors; only the
+    walk is shorter (plain dicts, lists and strings built directly, resolved tags memoised).
+    A document the short walk does not handle (merge keys, unhashable keys, other tags,
+    recursive anchors) is built by the standard constructor instead."""
+    global _FAST_LOADER
+    if _FAST_LOADER is not None:
+        return _FAST_LOADER
+    import yaml
+
+    base = yaml_loader()
+    STR, MAP, SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
+    SCALAR_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool",
+                   "tag:yaml.org,2002:null")
+    ScalarNode, MappingNode, SequenceNode = yaml.ScalarNode, yaml.MappingNode, yaml.SequenceNode
+
+    class _Fallback(Exception):
+        pass
+
+    class _Loader(base):  # type: ignore[misc, valid-type]
+        _resolved: dict[tuple[Any, ...], str] = {}
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            if kind is ScalarNode and implicit is not None:
+                key = (value, implicit)
+                tag = self._resolved.get(key)
+                if tag is None:
+                    tag = super().resolve(kind, value, implicit)
+                    self._resolved[key] = tag
+                return tag
+            return super().resolve(kind, value, implicit)
+
+        def _build(self, node: Any) -> Any:
+            tag = node.tag
+            if tag == STR and type(node) is ScalarNode:
+                return node.value
+            if tag == MAP and type(node) is MappingNode:
+                out = {}
+                for k, v in node.value:
+                    if k.tag != STR or type(k) is not ScalarNode:
+                        raise _Fallback
+                    out[k.value] = self._build(v)
+                return out
+            if tag == SEQ and type(node) is SequenceNode:
+                return [self._build(n) for n in node.value]
+            if tag in SCALAR_TAGS and type(node) is ScalarNode:
+                return self.yaml_constructors[tag](self, node)
+            raise _Fallback
+
+        def construct_document(self, node: Any) -> Any:
+            try:
+                return self._build(node)
+            except (_Fallback, RecursionError):
+                return super().construct_document(node)
+
+    _FAST_LOADER = _Loader
+    return _Loader
+
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
 
@@ -84,6 +147,9 @@ def _yaml_error(path: str, e: Exception, offset: int = 0) -> ManifestError:
     return ManifestError(f"{path}{where}: not valid YAML: {problem}")
 
 
+_CONTENT = re.compile(r"^[ \t]*[^\s#]", re.M)
+
+
 def _chunks(text: str) -> list[tuple[int, bool]]:
     """(first content line, 1-based; has content) of each `---`-separated document."""
     out: list[tuple[int, bool]] = []
@@ -94,21 +160,21 @@ def _chunks(text: str) -> list[tuple[int, bool]]:
     for s, e in zip(starts, ends, strict=True):
         line += text.count("\n", prev, s)
         prev = s
-        body = text[s:e]
-        if body.startswith(("---", "...")):
-            head, _, rest = body.partition("\n")
-            if head[3:].strip() and not head[3:].strip().startswith("#"):
+        body_start = s
+        if text.startswith(("---", "..."), s):
+            nl = text.find("\n", s, e)
+            head = text[s + 3: nl if nl != -1 else e].strip()
+            if head and not head.startswith("#"):
                 return []  # content on the separator line: let the composer place it
-            body_line = line + 1
+            if nl == -1:
+                out.append((line, False))
+                continue
+            body_start = nl + 1
+        m = _CONTENT.search(text, body_start, e)
+        if m is None:
+            out.append((line, False))
         else:
-            rest, body_line = body, line
-        first = None
-        for i, ln in enumerate(rest.split("\n")):
-            st = ln.strip()
-            if st and not st.startswith("#"):
-                first = body_line + i
-                break
-        out.append((first or body_line, first is not None))
+            out.append((line + text.count("\n", s, m.start()), True))
     return out
 
 
@@ -175,7 +241,7 @@ def load_text(text: str, name: str, out: Manifests) -> None:
                 _add(doc, Location(name, 1), [], out)
             return
     try:
-        docs = [d for d in yaml.load_all(text, Loader=yaml_loader()) if d is not None]
+        docs = [d for d in yaml.load_all(text, Loader=fast_loader()) if d is not None]
     except yaml.YAMLError as e:
         raise _yaml_error(name, e) from None
     chunks = [c for c in _chunks(text) if c[1]]
@@ -208,6 +274,7 @@ def load_manifests(paths: list[str | os.PathLike[str]]) -> Manifests:
             name = str(f)
             load_text(_read(f), name, out)
             out.files.append(name)
+    fast_loader()._resolved.clear()
     if not out.objects:
         raise ManifestError(f"{paths[0]}: holds no Kubernetes objects (kind and metadata.name)")
     _no_duplicates(out)

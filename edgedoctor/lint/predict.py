@@ -129,20 +129,23 @@ def _conflicts(listeners: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def predict_statuses(objects: list[Obj], *, keep: set[int] | None = None,
-                     addresses: dict[tuple[str, str], list[dict[str, Any]]] | None = None) -> dict[str, Any]:
+                     addresses: dict[tuple[str, str], list[dict[str, Any]]] | None = None,
+                     index: ClusterIndex | None = None) -> dict[str, Any]:
     """Write predicted statuses onto `objects` in place (skipping ids in `keep`).
 
     `addresses` carries a Gateway's status.addresses from the cluster it replaces (the load
-    balancer keeps the address when the Gateway is updated). Returns facts the caller
-    reports: which controllers the tree deploys.
+    balancer keeps the address when the Gateway is updated). `index`, when given, is an
+    index already built over these objects (ReferenceGrants counted as read): statuses do
+    not change what it indexes. Returns facts the caller reports: which controllers the
+    tree deploys.
     """
     from edgedoctor.evidence import ClusterEvidence
 
     keep = keep or set()
     addresses = addresses or {}
     kinds = {o.get("kind") for o in objects}
-    idx = ClusterIndex(ClusterEvidence(objects=objects, kinds_read=sorted(k for k in kinds if isinstance(k, str))
-                                       + ["ReferenceGrant"]))
+    idx = index if index is not None else ClusterIndex(ClusterEvidence(
+        objects=objects, kinds_read=sorted(k for k in kinds if isinstance(k, str)) + ["ReferenceGrant"]))
     controllers = find_controllers(idx)
     writers = secret_writers(objects)
     secrets_known = any(k in kinds for k in _SECRET_WRITERS)

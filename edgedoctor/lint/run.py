@@ -8,6 +8,7 @@ object to its file and line.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from edgedoctor.lint.predict import predict_statuses
 from edgedoctor.model import NODE_ORDER, SEVERITY_RANK, Finding
 from edgedoctor.timefmt import utc_now
 
+_PLAIN_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 _NODE_INDEX = {n: i for i, n in enumerate(NODE_ORDER)}
 SEVERITY_VERDICT = {"critical": "critical", "warning": "warning"}
 VERDICT_RANK = {"ok": 0, "warning": 1, "critical": 2}
@@ -114,16 +116,21 @@ class World:
         return self.idx.get(kind, ns, name)
 
 
-def prepare(m: Manifests) -> tuple[list[Obj], dict[int, Location], list[str]]:
-    """Manifests plus what their HelmReleases/Applications render, with predicted statuses."""
+def prepare(m: Manifests) -> World:
+    """The manifests plus what their HelmReleases/Applications render, indexed once, with
+    the statuses their controllers would write."""
     objects = list(m.objects)
     where = dict(m.where)
     for o in m.objects:
         for synth in gitops.synthesize(o):
             objects.append(synth)
             where[id(synth)] = m.where[id(o)]
-    predict_statuses(objects)
-    return finish(objects, where)
+    seen, seen_where, kinds = finish(objects, where)
+    w = World(seen, seen_where, kinds)
+    # Statuses are written in place: the index holds the same objects. The full list (with
+    # Secrets) tells which Secrets something writes.
+    predict_statuses(objects, index=w.idx)
+    return w
 
 
 def finish(objects: list[Obj], where: dict[int, Location],
@@ -163,6 +170,10 @@ def hosts_of(objects: list[Obj]) -> list[str]:
                      if as_dict(ls).get("hostname")]
         for c in cands:
             if c.startswith("*"):
+                continue
+            if (len(c) <= 253 and "." in c and "xn--" not in c and _PLAIN_HOST.fullmatch(c)
+                    and not c.rsplit(".", 1)[1].isdigit()):
+                names.add(c)  # already what normalize_host returns: lower-case LDH labels
                 continue
             try:
                 names.add(normalize_host(c))
@@ -256,9 +267,10 @@ def diagnose_host(w: World, host: str) -> HostResult:
             verdict = f.severity
     root = next((f for f in out if f.severity == verdict), None) if verdict != "ok" else None
     by_summary: dict[str, list[str]] = {}
-    for name, n in sorted(ctx.nodes.items(), key=lambda kv: _NODE_INDEX.get(kv[0], 99)):
-        if n.status in ("unknown", "error"):
-            by_summary.setdefault(n.summary, []).append(name)
+    if any(n.status in ("unknown", "error") for n in ctx.nodes.values()):
+        for name, n in sorted(ctx.nodes.items(), key=lambda kv: _NODE_INDEX.get(kv[0], 99)):
+            if n.status in ("unknown", "error"):
+                by_summary.setdefault(n.summary, []).append(name)
     unknown = [f"{', '.join(nodes)}: {summary}" for summary, nodes in by_summary.items()]
     return HostResult(host, verdict, root.category if root else None, root.code if root else None, out,
                       not_judged=unknown)
@@ -282,10 +294,9 @@ def mistyped_error(w: World) -> None:
 
 
 def lint_manifests(m: Manifests) -> list[HostResult]:
-    objects, where, kinds = prepare(m)
-    w = World(objects, where, kinds)
+    w = prepare(m)
     mistyped_error(w)
-    return lint_world(w, hosts_of(objects))
+    return lint_world(w, hosts_of(w.objects))
 
 
 def exit_status(results: list[HostResult]) -> int:
