@@ -13,64 +13,78 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from edgedoctor.diagnosis.acme_errors import cloudflare_cleanup_bug_affected
 from edgedoctor.diagnosis.controllers import fmt_version, image_tag, parse_version
 from edgedoctor.diagnosis.index import Obj, as_dict, as_list, meta, spec, status
 from edgedoctor.diagnosis.index import condition as index_condition
-from edgedoctor.remedy import certsteps as cs
-from edgedoctor.remedy import edgesteps as es
 from edgedoctor.remedy.context import Expansion, PlanContext
 from edgedoctor.remedy.paths import fmt_path, parse_path, values_at
+from edgedoctor.remedy.playbooks import (
+    add_https_redirect,
+    cleanup_stuck_orders,
+    common,
+    create_reference_grant,
+    external_dns_watch_httproute,
+    fix_secret_name_mismatch,
+    force_renew,
+    k8s_gateway_watch_httproute,
+    proxy_protocol_both_sides,
+    restart_data_plane,
+    rotate_cloudflare_token,
+    switch_to_production_issuer,
+    upgrade_cert_manager,
+)
 
 Builder = Callable[[PlanContext, dict[str, Any]], list[Expansion]]
 
 READ_TARGETS: dict[str, Builder] = {
-    "certificate-issuing": cs.read_certificate_issuing,
-    "certificate-ready": cs.read_certificate_ready,
-    "certificate-chain": cs.read_certificate_chain,
-    "cert-manager-version": cs.read_cert_manager_version,
-    "acme-txt-records": cs.read_leaked_txt,
-    "issuer-ref": cs.read_issuer_ref,
-    "listener-certificate-refs": cs.read_listener_refs,
-    "issuer-token-secret": cs.read_issuer_token,
-    "reference-grants": es.read_reference_grants,
-    "http-routes": es.read_http_routes,
-    "proxy-protocol": es.read_proxy_protocol,
-    "external-dns-sources": es.read_external_dns,
-    "k8s-gateway-corefile": es.read_k8s_gateway,
-    "data-plane": es.read_data_plane,
+    "certificate-issuing": force_renew.read_certificate_issuing,
+    "certificate-ready": force_renew.read_certificate_ready,
+    "certificate-chain": cleanup_stuck_orders.read_certificate_chain,
+    "cert-manager-version": upgrade_cert_manager.read_cert_manager_version,
+    "acme-txt-records": cleanup_stuck_orders.read_leaked_txt,
+    "issuer-ref": switch_to_production_issuer.read_issuer_ref,
+    "listener-certificate-refs": fix_secret_name_mismatch.read_listener_refs,
+    "issuer-token-secret": rotate_cloudflare_token.read_issuer_token,
+    "reference-grants": create_reference_grant.read_reference_grants,
+    "http-routes": add_https_redirect.read_http_routes,
+    "proxy-protocol": proxy_protocol_both_sides.read_proxy_protocol,
+    "external-dns-sources": external_dns_watch_httproute.read_external_dns,
+    "k8s-gateway-corefile": k8s_gateway_watch_httproute.read_k8s_gateway,
+    "data-plane": restart_data_plane.read_data_plane,
     "rediagnose": lambda pc, params: [Expansion(target=f"host {pc.host}")],
 }
 
 ACTIONS: dict[str, Builder] = {
-    "renew-certificate": cs.renew_certificate,
-    "delete-inflight-order": cs.delete_inflight_order,
-    "delete-inflight-request": cs.delete_inflight_request,
-    "delete-stuck-orders": cs.delete_stuck_orders,
-    "delete-stuck-challenges": cs.delete_stuck_challenges,
-    "delete-stuck-requests": cs.delete_stuck_requests,
-    "remove-challenge-finalizers": cs.remove_challenge_finalizers,
-    "delete-leaked-txt": cs.delete_leaked_txt,
-    "upgrade-cert-manager": cs.upgrade_cert_manager,
-    "switch-issuer": cs.switch_issuer,
-    "delete-certificate-secret": cs.delete_certificate_secret,
-    "retarget-listener": cs.retarget_listener,
-    "rename-certificate-secret": cs.rename_certificate_secret,
-    "rotate-token": cs.rotate_token,
-    "create-reference-grant": es.create_reference_grant,
-    "add-http-listener": es.add_http_listener,
-    "create-redirect-route": es.create_redirect_route,
-    "pin-route-to-https": es.pin_route_to_https,
-    "proxy-protocol-envoy": es.pp_envoy,
-    "proxy-protocol-lb": es.pp_lb,
-    "external-dns-add-source": es.external_dns_add_source,
-    "k8s-gateway-add-resource": es.k8s_gateway_add_resource,
-    "restart-k8s-gateway": es.restart_k8s_gateway,
-    "restart-envoy": es.restart_envoy,
+    "renew-certificate": force_renew.renew_certificate,
+    "delete-inflight-order": force_renew.delete_inflight_order,
+    "delete-inflight-request": force_renew.delete_inflight_request,
+    "delete-stuck-orders": cleanup_stuck_orders.delete_stuck_orders,
+    "delete-stuck-challenges": cleanup_stuck_orders.delete_stuck_challenges,
+    "delete-stuck-requests": cleanup_stuck_orders.delete_stuck_requests,
+    "remove-challenge-finalizers": cleanup_stuck_orders.remove_challenge_finalizers,
+    "delete-leaked-txt": cleanup_stuck_orders.delete_leaked_txt,
+    "upgrade-cert-manager": upgrade_cert_manager.upgrade_cert_manager,
+    "switch-issuer": switch_to_production_issuer.switch_issuer,
+    "delete-certificate-secret": switch_to_production_issuer.delete_certificate_secret,
+    "retarget-listener": fix_secret_name_mismatch.retarget_listener,
+    "rename-certificate-secret": fix_secret_name_mismatch.rename_certificate_secret,
+    "rotate-token": rotate_cloudflare_token.rotate_token,
+    "create-reference-grant": create_reference_grant.create_reference_grant,
+    "add-http-listener": add_https_redirect.add_http_listener,
+    "create-redirect-route": add_https_redirect.create_redirect_route,
+    "pin-route-to-https": add_https_redirect.pin_route_to_https,
+    "proxy-protocol-envoy": proxy_protocol_both_sides.pp_envoy,
+    "proxy-protocol-lb": proxy_protocol_both_sides.pp_lb,
+    "external-dns-add-source": external_dns_watch_httproute.external_dns_add_source,
+    "k8s-gateway-add-resource": k8s_gateway_watch_httproute.k8s_gateway_add_resource,
+    "restart-k8s-gateway": k8s_gateway_watch_httproute.restart_k8s_gateway,
+    "restart-envoy": restart_data_plane.restart_envoy,
 }
 
 CONDITIONS: dict[str, Callable[[PlanContext], bool]] = {
-    "cloudflare-cleanup-error": cs.has_cloudflare_cleanup_error,
-    "stuck-challenges": cs.has_stuck_challenges,
+    "cloudflare-cleanup-error": cleanup_stuck_orders.has_cloudflare_cleanup_error,
+    "stuck-challenges": cleanup_stuck_orders.has_stuck_challenges,
 }
 
 
@@ -81,8 +95,8 @@ def condition(name: str, pc: PlanContext) -> bool:
 
 
 def _cm_reads(pc: PlanContext) -> list[dict[str, Any]]:
-    cm = cs.cert_manager(pc)
-    return [cs.read_of(cm.deployment, ["spec.template.spec.containers[*].image"])] if cm else []
+    cm = common.cert_manager(pc)
+    return [common.read_of(cm.deployment, ["spec.template.spec.containers[*].image"])] if cm else []
 
 
 PRECONDITIONS: dict[str, Callable[[PlanContext], list[dict[str, Any]]]] = {
@@ -139,24 +153,24 @@ def _cm_version(found: Found) -> tuple[bool, str]:
     image, v = _controller_version(found)
     if not image:
         return False, "no cert-manager controller Deployment"
-    affected = cs.cloudflare_cleanup_bug_affected(v)
-    tail = ("has the Cloudflare cleanup bug (fixed in " + fmt_version(cs.cloudflare_fix_target(v)) + ")"
+    affected = cloudflare_cleanup_bug_affected(v)
+    tail = ("has the Cloudflare cleanup bug (fixed in " + fmt_version(upgrade_cert_manager.cloudflare_fix_target(v)) + ")"
             if affected else "has the Cloudflare cleanup fix" if affected is False else "version unknown")
     return True, f"cert-manager {fmt_version(v)} ({image}): {tail}"
 
 
 def _cm_fixed(found: Found) -> tuple[bool, str]:
     image, v = _controller_version(found)
-    fixed = cs.fixed_for("cloudflare", v)
+    fixed = upgrade_cert_manager.fixed_for("cloudflare", v)
     if fixed:
         return True, f"cert-manager {fmt_version(v)} has the Cloudflare cleanup fix"
     return False, (f"cert-manager {fmt_version(v)} still has the Cloudflare cleanup bug: upgrade it first "
-                   f"(to {fmt_version(cs.cloudflare_fix_target(v))} or later), then run this playbook again")
+                   f"(to {fmt_version(upgrade_cert_manager.cloudflare_fix_target(v))} or later), then run this playbook again")
 
 
 def _cm_v1161(found: Found) -> tuple[bool, str]:
     image, v = _controller_version(found)
-    if cs.fixed_for("v1160", v):
+    if upgrade_cert_manager.fixed_for("v1160", v):
         return True, f"cert-manager {fmt_version(v)} reads ClusterIssuer Secrets from the right namespace"
     return False, f"cert-manager {fmt_version(v)} still is v1.16.0: upgrade it first"
 
