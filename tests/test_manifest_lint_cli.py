@@ -167,3 +167,32 @@ def test_links_not_in_the_manifests_are_named_not_passed(tmp_path):
     assert h["verdict"] == "ok" and h["not_judged"] and h["not_judged"][0].startswith("load-balancer, gateway, listener: ")
     full = json.loads(run(str(TREES / "platform"), "-o", "json").stdout)["hosts"][0]
     assert "not_judged" not in full
+
+
+def test_quick_yaml_build_gives_the_snapshot_loaders_values():
+    import yaml
+
+    from edgedoctor.lint.load import fast_loader
+    from edgedoctor.snapshot import yaml_loader
+
+    compared = 0
+    for p in sorted(ROOT.glob("**/*.y*ml")):
+        if ".git" in p.parts:
+            continue
+        text = p.read_text(encoding="utf-8")
+        try:
+            want = list(yaml.load_all(text, Loader=yaml_loader()))
+        except yaml.YAMLError:
+            continue
+        assert list(yaml.load_all(text, Loader=fast_loader())) == want, p
+        compared += 1
+    assert compared > 100
+    # What the short walk leaves to the standard constructor: merge keys, other tags,
+    # recursive anchors; and YAML 1.1 scalars resolved as the snapshot loader does.
+    text = ("a: &x {b: 1}\nc: *x\nd: {<<: *x, e: 2}\nf: 0o17\ng: yes\nh: 1_000\n"
+            "i: 2026-12-02T01:00:00Z\nj: !!binary aGk=\nk: [1, 2.5, null, ~, 'q', '1', \"yes\", .inf, 0x1F]\n"
+            "1: intkey\nl: &r [*r]\n")
+    want = yaml.load(text, Loader=yaml_loader())
+    got = yaml.load(text, Loader=fast_loader())
+    assert repr(got) == repr(want)
+    assert got["d"] == {"b": 1, "e": 2} and got["i"] == "2026-12-02T01:00:00Z" and got["g"] is True
