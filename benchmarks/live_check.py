@@ -190,6 +190,7 @@ def main() -> int:
     ap.add_argument("--gateways", type=int, default=1_000)
     ap.add_argument("--certificates", type=int, default=5_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--timeout", type=float, default=300.0, help="the check's --timeout (default 300)")
     a = ap.parse_args()
 
     from edgedoctor.kinds import KINDS
@@ -219,13 +220,22 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "list_kinds.py"
             script.write_text(BASELINE)
-            base, listed = best_of([sys.executable, str(script), kubeconfig, *wide], a.repeat, env)
-            check, out = best_of([sys.executable, "-m", "edgedoctor", "check", host, "--kubeconfig", kubeconfig,
-                                  "--offline", "-o", "json"], a.repeat, env)
+            # Alternated, so a machine busy with something else weighs on both alike.
+            base, check, listed, out = float("inf"), float("inf"), "", ""
+            for _ in range(a.repeat):
+                took, text = best_of([sys.executable, str(script), kubeconfig, *wide], 1, env)
+                if took < base:
+                    base, listed = took, text
+                # --timeout: the default 20 s deadline is for a person waiting; the benchmark
+                # measures the work, not whether it fits that deadline on a busy machine.
+                took, text = best_of([sys.executable, "-m", "edgedoctor", "check", host, "--kubeconfig", kubeconfig,
+                                      "--offline", "--timeout", str(a.timeout), "-o", "json"], 1, env)
+                if took < check:
+                    check, out = took, text
         doc = json.loads(out)
         print(f"check {host}: verdict {doc['verdict']}, root cause {(doc.get('root_cause') or {}).get('code')}")
         print(f"baseline (LIST {len(wide)} kinds, {listed.strip()} objects, one after the other): {base:.2f} s")
-        print(f"edgedoctor check (live, --offline):                    {check:.2f} s")
+        print(f"edgedoctor check (live, --offline):                            {check:.2f} s")
         print(f"ratio check/baseline: {check / base:.2f} (goal <= 1.0)")
     finally:
         kube.stop()

@@ -77,7 +77,9 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
         cluster = read_live(
             kubeconfig=opts.kubeconfig,
             context=opts.context,
-            timeout=min(opts.timeout, 15.0),
+            # Most of the deadline, with room left for the probes that need the objects; a
+            # larger --timeout gives a large cluster's LISTs the time they take.
+            timeout=min(opts.timeout, max(15.0, opts.timeout * 0.75)),
             secret_names=lambda objects: needed_secrets(opts.host, objects),
             service_names=lambda objects: needed_services(opts.host, objects),
         )
