@@ -82,6 +82,7 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
             timeout=min(opts.timeout, max(15.0, opts.timeout * 0.75)),
             secret_names=lambda objects: needed_secrets(opts.host, objects),
             service_names=lambda objects: needed_services(opts.host, objects),
+            gateway_names=lambda objects: needed_gateways(opts.host, objects),
         )
     except NoKubeconfig as e:
         # DNS, the served certificate and the redirect need no cluster: they still run, and
@@ -284,6 +285,16 @@ def complete_probes(ev: Evidence, opts: CheckOptions, args: dict[str, Any], earl
             "timeout": opts.timeout,
         }
     )
+
+
+def needed_gateways(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The Gateways with a listener for this host: whose Envoy data plane the check reads."""
+    from edgedoctor.diagnosis.gateway import listeners
+    from edgedoctor.diagnosis.hostnames import gw_matches
+    from edgedoctor.diagnosis.index import name_of, ns_of
+
+    return sorted({(ns_of(o) or "default", name_of(o)) for o in objects if o.get("kind") == "Gateway"
+                   and any(gw_matches(ls.hostname, host) for ls in listeners(o))})
 
 
 def needed_services(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -669,3 +669,15 @@ def test_importing_the_reader_does_not_import_kubernetes() -> None:
         [sys.executable, "-c", code], cwd=root, env={**os.environ, "PYTHONPATH": str(root)}
     )
     assert result.returncode == 0
+
+
+def test_data_plane_only_of_the_chosen_gateways(api: FakeAPI, kubeconfig: Path) -> None:
+    """With the host's Gateways chosen, their Envoy Deployments and Services are selected by
+    the owner labels of those Gateways, not every data plane of the cluster."""
+    read(kubeconfig, gateway_names=lambda objects: [("envoy-gateway", "edge")])
+    selectors = {r["query"].get("labelSelector") for r in api.requests
+                 if r["path"] in ("/apis/apps/v1/deployments", "/api/v1/services")}
+    assert ("gateway.envoyproxy.io/owning-gateway-name=edge,"
+            "gateway.envoyproxy.io/owning-gateway-namespace=envoy-gateway") in selectors
+    assert "gateway.envoyproxy.io/owning-gateway-name" not in selectors  # not every data plane
+    assert "app.kubernetes.io/managed-by=envoy-gateway" not in selectors

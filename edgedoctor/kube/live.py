@@ -46,6 +46,7 @@ __all__ = [
 
 SecretNames = Callable[[list[dict[str, Any]]], Iterable[tuple[str, str]]]
 ServiceNames = Callable[[list[dict[str, Any]]], Iterable[tuple[str, str]]]
+GatewayNames = Callable[[list[dict[str, Any]]], Iterable[tuple[str, str]]]
 
 WORKERS = 8
 PAGE_SIZE = 500
@@ -56,14 +57,19 @@ _NARROW = ("Secret", "ConfigMap", "Service", "EndpointSlice", "Deployment")
 # Label selectors for the Deployments and Services the diagnosis looks at: the Envoy data
 # plane (Envoy Gateway's own labels) and the controllers (the names their charts give).
 CONTROLLER_NAMES = "cert-manager,external-dns,gateway-helm,envoy-gateway,k8s-gateway,k8s_gateway,coredns"
-SELECTED: tuple[tuple[str, str], ...] = (
-    ("Deployment", "app.kubernetes.io/managed-by=envoy-gateway"),
+CONTROLLERS: tuple[tuple[str, str], ...] = (
     ("Deployment", f"app.kubernetes.io/name in ({CONTROLLER_NAMES})"),
     ("Deployment", f"app in ({CONTROLLER_NAMES})"),
     ("Deployment", "control-plane=envoy-gateway"),
+)
+# Every Gateway's data plane at once (when no host narrows it to its Gateways).
+DATA_PLANE_ALL: tuple[tuple[str, str], ...] = (
+    ("Deployment", "app.kubernetes.io/managed-by=envoy-gateway"),
     ("Service", "gateway.envoyproxy.io/owning-gateway-name"),
     ("Service", "gateway.envoyproxy.io/owning-gatewayclass"),
 )
+OWNING_GATEWAY = "gateway.envoyproxy.io/owning-gateway-name={name},gateway.envoyproxy.io/owning-gateway-namespace={ns}"
+OWNING_CLASS = "gateway.envoyproxy.io/owning-gatewayclass={cls}"
 
 
 # ---------------------------------------------------------------- failures
@@ -499,7 +505,8 @@ class _Reader:
         notes = getattr(self.target, "notes", ())
         return f"; the credential plugin failed: {notes[0]}" if notes else ""
 
-    def read(self, secret_names: SecretNames, service_names: ServiceNames) -> ClusterEvidence:
+    def read(self, secret_names: SecretNames, service_names: ServiceNames,
+             gateway_names: GatewayNames | None = None) -> ClusterEvidence:
         dead = self.probe()
         if dead is not None:
             return dead
@@ -512,8 +519,10 @@ class _Reader:
         pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="edgedoctor-kube")
         try:
             futures: dict[Any, Any] = {pool.submit(self.list_kind, k, list_until): k.kind for k in wide}
-            for i, (kind, selector) in enumerate(SELECTED):
-                futures[pool.submit(self.list_kind, BY_KIND[kind], list_until, None, selector)] = (kind, i)
+            # Without a host to narrow them, every Gateway's data plane is read at once.
+            selected = CONTROLLERS + (DATA_PLANE_ALL if gateway_names is None else ())
+            for kind, selector in selected:
+                futures[pool.submit(self.list_kind, BY_KIND[kind], list_until, None, selector)] = (kind, selector)
             self._collect(futures, results, list_until)
 
             if all(isinstance(r, ApiFailure) and r.what == "connect" for r in results.values()):
@@ -531,13 +540,13 @@ class _Reader:
                 else:
                     objects.extend(r)
                     kinds_read.append(k.kind)
-            selected, failed = self._merge_selected(results)
+            chosen, failed = self._merge_selected(results, selected, set())
             for kind, f in failed.items():
                 errors.append(self.error_entry(BY_KIND[kind], f, list_budget))
-            objects.extend(selected)
+            objects.extend(chosen)
 
             narrow_objects, narrow_errors, narrow_read = self._read_narrow(
-                pool, objects, secret_names, service_names, failed
+                pool, objects, secret_names, service_names, gateway_names, failed
             )
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -552,13 +561,15 @@ class _Reader:
         )
 
     @staticmethod
-    def _merge_selected(results: dict[Any, Any]) -> tuple[list[dict[str, Any]], dict[str, ApiFailure]]:
+    def _merge_selected(results: dict[Any, Any], selected: tuple[tuple[str, str], ...],
+                        seen: set[tuple[str, str, str]]) -> tuple[list[dict[str, Any]], dict[str, ApiFailure]]:
         """The label-selected lists, one object once; the first failure of each kind."""
         out: list[dict[str, Any]] = []
-        seen: set[tuple[str, str, str]] = set()
         failed: dict[str, ApiFailure] = {}
-        for i, (kind, _selector) in enumerate(SELECTED):
-            r = results[(kind, i)]
+        for kind, selector in selected:
+            r = results.get((kind, selector))
+            if r is None:
+                continue
             if isinstance(r, ApiFailure):
                 failed.setdefault(kind, r)
                 continue
@@ -592,17 +603,46 @@ class _Reader:
             errors.append({"kind": kind, "status": "error", "reason": f"choosing {kind}s failed: {e!r}"[:300]})
             return None
 
+    def _data_plane(self, pool: ThreadPoolExecutor, objects: list[dict[str, Any]], gateway_names: GatewayNames,
+                    failed: dict[str, ApiFailure], errors: list[dict[str, Any]], until: float,
+                    budget: float) -> list[dict[str, Any]]:
+        """The Envoy Deployments and Services of the chosen Gateways, by Envoy Gateway's owner
+        labels (per Gateway, and per GatewayClass for a merged-gateways data plane)."""
+        chosen = self._choose(gateway_names, objects, "Gateway", errors) or []
+        classes = {str((o.get("spec") or {}).get("gatewayClassName") or "") for o in objects
+                   if o.get("kind") == "Gateway"
+                   and ((o.get("metadata") or {}).get("namespace"), (o.get("metadata") or {}).get("name")) in set(chosen)}
+        selectors = [OWNING_GATEWAY.format(name=name, ns=ns) for ns, name in chosen]
+        selectors += [OWNING_CLASS.format(cls=c) for c in sorted(classes) if c]
+        selected = tuple((kind, sel) for sel in selectors for kind in ("Deployment", "Service"))
+        futures = {pool.submit(self.list_kind, BY_KIND[kind], until, None, sel): (kind, sel) for kind, sel in selected}
+        results: dict[Any, Any] = {}
+        if futures:
+            self._collect(futures, results, until)
+        have = {(str(o.get("kind")), str((o.get("metadata") or {}).get("namespace") or ""),
+                 str((o.get("metadata") or {}).get("name") or "")) for o in objects}
+        out, bad = self._merge_selected(results, selected, have)
+        for kind, f in bad.items():
+            if kind not in failed:
+                failed[kind] = f
+                errors.append(self.error_entry(BY_KIND[kind], f, budget))
+        return out
+
     def _read_narrow(
         self,
         pool: ThreadPoolExecutor,
         objects: list[dict[str, Any]],
         secret_names: SecretNames,
         service_names: ServiceNames,
+        gateway_names: GatewayNames | None,
         failed: dict[str, ApiFailure],
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
         errors: list[dict[str, Any]] = []
         budget = max(0.1, self.left())
         until = time.monotonic() + budget
+        n_given = len(objects)
+        if gateway_names is not None:
+            objects = objects + self._data_plane(pool, objects, gateway_names, failed, errors, until, budget)
         deployments_read = "Deployment" not in failed
 
         # A controller role the objects need but no label found: one look across all
@@ -643,7 +683,7 @@ class _Reader:
         if futures:
             self._collect(futures, results, until)
 
-        out: list[dict[str, Any]] = list(fallback)
+        out: list[dict[str, Any]] = list(fallback) + objects[n_given:]
         ok = {"Secret": secrets is not None, "Service": services is not None and "Service" not in failed,
               "EndpointSlice": services is not None, "ConfigMap": deployments_read,
               "Deployment": deployments_read}
@@ -700,6 +740,7 @@ def read_live(
     timeout: float = 10.0,
     secret_names: SecretNames | None = None,
     service_names: ServiceNames | None = None,
+    gateway_names: GatewayNames | None = None,
 ) -> ClusterEvidence:
     """Read the cluster of `context` (kubectl's rules) within `timeout` seconds.
 
@@ -709,7 +750,7 @@ def read_live(
     api_client, target = load_api_client(kubeconfig, context)
     try:
         return _Reader(api_client, target, timeout).read(secret_names or default_secret_names,
-                                                          service_names or default_service_names)
+                                                          service_names or default_service_names, gateway_names)
     finally:
         _close(api_client)
 
