@@ -256,3 +256,19 @@ def test_demo_command_exits_1_because_warning():
     assert p.returncode == 1 and p.stdout.startswith("WARNING "), p.stdout[:200]
     assert os.path.exists(ROOT / "README.md")
     assert "exits 1" in (ROOT / "README.md").read_text()
+
+
+def test_recording_failure_after_the_work_keeps_the_diagnosis(tmp_path, monkeypatch, capsys):
+    """The path passed the check before the work, then the write failed (disk full, a
+    directory removed meanwhile): the diagnosis is printed, the failure said, exit 3."""
+    import edgedoctor.recording as recording
+
+    def full(path, ev, **kw):
+        raise recording.RecordingError(f"{path}: cannot write the recording: No space left on device")
+
+    monkeypatch.setattr(recording, "write_recording", full)
+    rc = main(["check", REC_HOST, "--replay", str(REC), "-o", "json", "--record", str(tmp_path / "r.yaml")])
+    cap = capsys.readouterr()
+    assert rc == 3
+    assert json.loads(cap.out)["root_cause"]["code"] == "cert-cloudflare-7003-cleanup"
+    assert _lines(cap.err) == [f"edgedoctor: {tmp_path / 'r.yaml'}: cannot write the recording: No space left on device"]
