@@ -618,11 +618,34 @@ class KubeCluster:
         return out
 
 
+_PREFIX = "edgedoctor-kube-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _workdir() -> Path:
-    # etcd fsyncs every write: on tmpfs the whole suite's writes cost nothing.
+    """A directory for this session's etcd data, certificates and logs.
+
+    etcd fsyncs every write: on tmpfs the whole suite's writes cost nothing. tmpfs is memory,
+    so a session that was killed before its teardown must not leave its data there: the
+    name carries the pytest process id, and directories of processes that are gone are
+    removed (sessions running in parallel keep theirs).
+    """
     shm = Path("/dev/shm")
-    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix="edgedoctor-kube-", dir=base))
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    for old in base.glob(f"{_PREFIX}*"):
+        pid = old.name[len(_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-", dir=base))
 
 
 @pytest.fixture(scope="session")
@@ -637,6 +660,7 @@ def kube_cluster() -> Iterator[KubeCluster]:
     except Exception as e:
         tail = cluster.log_tail()
         cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
         raise RuntimeError(f"the test control plane did not start: {e}\n{tail}") from None
     yield cluster
     cluster.stop()
