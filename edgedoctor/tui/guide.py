@@ -170,7 +170,7 @@ def build_guide(f: Finding, ev: Evidence, d: Diagnosis, values: dict[str, str],
     for i, c in enumerate(cmds, 1):
         steps.append(GuideStep(
             id=f"confirm-{i}", kind="read", check="evidence", command=c,
-            title=f"Confirm: {answer_meaning(c).split(':')[0].split('.')[0]}",
+            title=f"Confirm: {c if len(c) <= 72 else c[:71] + '…'}",
             explain=f"What the answer means: {answer_meaning(c)}\n\n"
                     f"It confirms {f.code} when it agrees with what edgedoctor saw: {f.message}",
         ))

@@ -342,18 +342,21 @@ class WalkthroughScreen(Screen):
         if step.choice:
             rec = ", recommended" if step.recommended else ""
             t.append(f"option {step.option} of {step.choice}{rec}: apply at most one option\n", style="cyan")
-        if step.explain:
-            t.append(str(step.explain).strip() + "\n\n")
-        if step.target:
-            t.append("target: ", style="dim")
-            t.append(f"{step.target}\n")
+        # The command right under the title: on a small terminal it is what must stay in view.
         cmds, withheld = self.step_commands(step)
         if cmds:
             many = f"{len(cmds)} commands: [ and ] choose, " if len(cmds) > 1 else "the command: "
             t.append(f"{many}c copies one\n", style="dim")
+        t.rstrip()  # the command list follows at once
         self.query_one("#walk-step", Static).update(t)
         self._show_commands(cmds)
-        parts: list = []
+        about = Text()
+        if step.explain:
+            about.append(str(step.explain).strip() + "\n\n")
+        if step.target:
+            about.append("target: ", style="dim")
+            about.append(f"{step.target}\n")
+        parts: list = [about]
         if withheld:
             parts.append(Text(f"{len(withheld)} command(s) of this step would change something: a read step "
                               "does not offer them\n", style="yellow"))
