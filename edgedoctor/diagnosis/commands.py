@@ -42,3 +42,44 @@ def openssl_served(address: str, host: str, port: int = 443) -> str:
         f"openssl s_client -connect {address}:{port} -servername {host} </dev/null 2>/dev/null"
         " | openssl x509 -noout -issuer -subject -dates -serial -ext subjectAltName"
     )
+
+
+# The probes' layer states what it saw at a given address and port.
+
+
+def split_server(label: str) -> tuple[str, int]:
+    if label.startswith("["):
+        addr, _, port = label[1:].partition("]:")
+        return addr, int(port or 53)
+    addr, _, port = label.rpartition(":")
+    return (addr, int(port)) if addr and port.isdigit() else (label, 53)
+
+
+def dig_server(server: str, name: str, rtype: str, *, recursive: bool = False) -> str:
+    """dig at one server as the probes asked it (`ADDR[:PORT]` or `[V6]:PORT`)."""
+    addr, port = split_server(server)
+    port_opt = f" -p {port}" if port != 53 else ""
+    norec = "" if recursive else " +norecurse"
+    qname = (name or "").strip().lower().rstrip(".")
+    if "*" in qname:
+        qname = f"'{qname}'"  # keep the shell from globbing a wildcard name
+    return f"dig @{addr}{port_opt}{norec} {qname} {rtype}"
+
+
+def openssl_cmd(host: str, address: str, port: int, proxy: bool = False) -> str:
+    target = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    # openssl s_client cannot send a PROXY header; curl can (--haproxy-protocol).
+    if proxy:
+        return f"curl -skv --haproxy-protocol --resolve {host}:{port}:{address} https://{host}:{port}/ -o /dev/null"
+    return (
+        f"openssl s_client -connect {target} -servername {host} -showcerts </dev/null"
+        " | openssl x509 -noout -serial -issuer -subject -dates -ext subjectAltName"
+    )
+
+
+def curl_cmd(host: str, address: str, scheme: str, port: int) -> str:
+    default = (scheme == "http" and port == 80) or (scheme == "https" and port == 443)
+    url = f"{scheme}://{host}/" if default else f"{scheme}://{host}:{port}/"
+    addr = f"[{address}]" if ":" in address else address
+    k = "k" if scheme == "https" else ""
+    return f"curl -sS{k}I --resolve {host}:{port}:{addr} {url}"

@@ -6,7 +6,6 @@ its node into `error` with the reason, and the others still report.
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,7 +22,7 @@ from edgedoctor.diagnosis.dnssync import (
     external_dns_registry,
     route_resource,
 )
-from edgedoctor.diagnosis.findings import set_severity
+from edgedoctor.diagnosis.findings import failure_reason, set_severity
 from edgedoctor.diagnosis.gaps import covered, read_gaps
 from edgedoctor.diagnosis.gateway import diagnose_gateway
 from edgedoctor.diagnosis.index import ClusterIndex, as_dict, as_list, name_of, ns_of, spec
@@ -43,8 +42,7 @@ def _guard(ctx: Ctx, nodes: tuple[str, ...], layer: Layer) -> Any:
     try:
         return layer(ctx)
     except Exception as e:  # a bug must never hide the other layers
-        where = traceback.extract_tb(e.__traceback__)[-1]
-        reason = f"internal error in {layer.__name__}: {type(e).__name__}: {e} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
+        reason = failure_reason(layer.__name__, e)
         for n in nodes:
             if n not in ctx.nodes:
                 ctx.set_node(n, "error", reason)

@@ -9,6 +9,7 @@ later layer) goes through `set_severity`, under the same rule.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterable
 from typing import Any
 
@@ -47,6 +48,13 @@ def new_finding(code: str, message: str, *, severity: str | None = None, node: s
                 explained_by: str | None = None) -> Finding:
     return Finding(code=code, severity=severity_of(code, severity), node=node_of(code, node), message=message,
                    evidence=evidence or {}, commands=list(dict.fromkeys(commands)), explained_by=explained_by)
+
+
+def failure_reason(what: str, e: BaseException) -> str:
+    """How a rule that raised is reported (its node turns `error`, the others still report):
+    which rule, the exception, and where it was raised."""
+    where = traceback.extract_tb(e.__traceback__)[-1]
+    return f"internal error in {what}: {type(e).__name__}: {e} ({where.filename.rsplit('/', 1)[-1]}:{where.lineno})"
 
 
 def set_severity(f: Finding, severity: str) -> None:
