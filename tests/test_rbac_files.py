@@ -47,7 +47,7 @@ def test_fixer_covers_every_write_the_playbooks_make() -> None:
     rules = _rules("rbac-fixer.yaml")
     from edgedoctor.kinds import BY_KIND
 
-    src = "\n".join(p.read_text() for p in (ROOT / "edgedoctor" / "remedy").glob("*.py"))
+    src = "\n".join(p.read_text() for p in (ROOT / "edgedoctor" / "remedy").rglob("*.py"))
     created = set(re.findall(r'C\.create\("(\w+)"', src))
     assert created, "the remedy code creates objects: the scan must find them"
     for kind in created:
