@@ -288,6 +288,10 @@ class _Prober:
 
         self.opts = opts
         self.deadline = deadline
+        # What the hosts of one sweep share (made by `open`, per sweep): the zone's DNS
+        # answers and one HTTP client.
+        self.dns_cache: Any = None
+        self.http_client: Any = None
         self.check = CheckOptions(host="", nameservers=opts.nameservers, authoritative=opts.authoritative,
                                   resolve=opts.resolve, ca_bundle=opts.ca_bundle, timeout=HOST_TIMEOUT)
         try:
@@ -295,6 +299,18 @@ class _Prober:
             self.ca_pem = read_ca_bundle(opts.ca_bundle)
         except EvidenceError as e:
             raise SweepError(str(e)) from None
+
+    def open(self) -> None:
+        from edgedoctor.probes.dns import ZoneCache
+        from edgedoctor.probes.http import SharedClient
+
+        self.close()
+        self.dns_cache, self.http_client = ZoneCache(), SharedClient()
+
+    def close(self) -> None:
+        if self.http_client is not None:
+            self.http_client.close()
+        self.dns_cache = self.http_client = None
 
     def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"offline": False, "nameservers": list(self.opts.nameservers),
@@ -322,7 +338,8 @@ class _Prober:
         plan = probe_plan(dataclasses.replace(self.check, host=ev.host), self.args, min(left, HOST_TIMEOUT),
                           gateway_addresses=list(inputs["gateway_addresses"]), extra_txt=extra_txt,
                           acme_names=list(inputs["acme_names"]), https_port=self.opts.https_port,
-                          http_port=self.opts.http_port)
+                          http_port=self.opts.http_port, dns_cache=self.dns_cache,
+                          http_client=self.http_client)
         ev.dns, ev.tls, ev.http = run_plan(plan)
 
 
@@ -368,9 +385,15 @@ class SweepRun:
     def results(self, on_host: HostCallback | None = None, stop: threading.Event | None = None) -> Iterator[HostResult]:
         """`on_host` sees each result as soon as it is ready (from worker threads, any order);
         `stop` ends the probing early (the hosts left are reported as past the deadline)."""
-        for src, ctx_result in zip(self.sources, self.contexts, strict=True):
-            yield from self._context(src, ctx_result, on_host, stop)
-            ctx_result.finished = time.time()
+        if self.prober is not None:
+            self.prober.open()
+        try:
+            for src, ctx_result in zip(self.sources, self.contexts, strict=True):
+                yield from self._context(src, ctx_result, on_host, stop)
+                ctx_result.finished = time.time()
+        finally:
+            if self.prober is not None:
+                self.prober.close()
 
     def _context(self, src: Source, ctx_result: ContextResult, on_host: HostCallback | None,
                  stop: threading.Event | None) -> Iterator[HostResult]:

@@ -130,12 +130,65 @@ def _rr_list(section: Iterable[Any]) -> list[dict[str, Any]]:
     return out
 
 
+class ZoneCache:
+    """Answers that belong to a zone, not to a host, asked once per sweep and shared.
+
+    A sweep of 500 hosts of one zone would otherwise ask the zone's SOA, its NS set and their
+    addresses and the CAA records above the hosts 500 times. Only questions whose answer
+    cannot depend on the host are cached (see `_CACHED`), keyed by the exact question and
+    server; a host that hits the cache still records the entry in its own evidence, so its
+    diagnosis reads the same answers it would have been given. Errors are not cached (a
+    deadline or a lost packet belongs to the host that met it). Thread-safe: hosts asking
+    the same question at once wait for the first one's answer instead of asking again.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[tuple[Any, ...], tuple[dict[str, Any], dns.message.Message | None]] = {}
+        self._pending: dict[tuple[Any, ...], threading.Event] = {}
+        self.sent = 0  # questions really sent through this cache (for tests and benchmarks)
+        self.hits = 0
+
+    def get_or_ask(
+        self, key: tuple[Any, ...], ask: Callable[[], tuple[dict[str, Any], dns.message.Message | None]]
+    ) -> tuple[dict[str, Any], dns.message.Message | None, bool]:
+        """(entry, response, from_cache)."""
+        while True:
+            with self._lock:
+                if key in self._answers:
+                    self.hits += 1
+                    entry, response = self._answers[key]
+                    return dict(entry), response, True
+                event = self._pending.get(key)
+                if event is None:
+                    event = self._pending[key] = threading.Event()
+                    break
+            event.wait()  # another host is asking; it either caches the answer or fails
+        try:
+            entry, response = ask()
+            with self._lock:
+                self.sent += 1
+                if not entry["error"]:
+                    self._answers[key] = (dict(entry), response)
+            return entry, response, False
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+            event.set()
+
+
+# Purposes whose answers are the zone's, whatever host asked: the SOA walk (a name above the
+# host is the same for its siblings), the NS set and their addresses, CAA up the tree.
+_CACHED = frozenset({"soa", "ns", "ns-address", "caa"})
+
+
 class _Recorder:
     """Sends single questions and keeps every entry, in the order they were asked."""
 
-    def __init__(self, timeout: float, deadline: float | None) -> None:
+    def __init__(self, timeout: float, deadline: float | None, cache: ZoneCache | None = None) -> None:
         self.timeout = timeout
         self.deadline = deadline
+        self.cache = cache
         self._lock = threading.Lock()
         self._seq = 0
         self._entries: list[tuple[int, dict[str, Any]]] = []
@@ -166,6 +219,29 @@ class _Recorder:
         with self._lock:
             seq = self._seq
             self._seq += 1
+        if self.cache is not None and purpose in _CACHED and extra is None:
+            key = (_fqdn(qname), qtype, server, role, rd)
+            entry, response, _hit = self.cache.get_or_ask(
+                key, lambda: self._ask(qname, qtype, server, role=role, purpose=purpose, rd=rd, extra=extra))
+            with self._lock:
+                self._entries.append((seq, entry))
+            return entry, response
+        entry, response = self._ask(qname, qtype, server, role=role, purpose=purpose, rd=rd, extra=extra)
+        with self._lock:
+            self._entries.append((seq, entry))
+        return entry, response
+
+    def _ask(
+        self,
+        qname: str,
+        qtype: str,
+        server: Server,
+        *,
+        role: str,
+        purpose: str,
+        rd: bool | None,
+        extra: dict[str, Any] | None,
+    ) -> tuple[dict[str, Any], dns.message.Message | None]:
         address, port = server
         label = server_label(address, port)
         entry: dict[str, Any] = {
@@ -198,8 +274,6 @@ class _Recorder:
             entry["aa"] = bool(response.flags & dns.flags.AA)
             entry["answer"] = _rr_list(response.answer)
             entry["authority"] = _rr_list(response.authority)
-        with self._lock:
-            self._entries.append((seq, entry))
         return entry, response
 
     def _exchange(
@@ -421,6 +495,7 @@ def probe_dns(
     timeout: float = 3.0,
     deadline: float | None = None,
     on_addresses: Callable[[list[str]], None] | None = None,
+    cache: ZoneCache | None = None,
 ) -> dict[str, Any]:
     """Ask the zone's authoritative servers and the resolvers about `host`.
 
@@ -429,10 +504,11 @@ def probe_dns(
     timeout: per question. deadline: absolute time.monotonic() for the whole probe.
     on_addresses: called (from a worker thread) with the addresses found so far each time an
     address question completes, so a caller can start TLS probes before DNS is finished.
+    cache: a sweep's ZoneCache: the zone's answers are asked once for all its hosts.
     """
     started = time.monotonic()
     host = _bare(host)
-    rec = _Recorder(timeout, deadline)
+    rec = _Recorder(timeout, deadline, cache)
     recursive: list[Server] = list(_system_nameservers() if nameservers is None else nameservers)
     result: dict[str, Any] = {
         "host": host,

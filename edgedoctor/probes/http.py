@@ -10,6 +10,7 @@ says why. The certificate itself is the TLS probe's business.
 
 from __future__ import annotations
 
+import contextlib
 import ssl
 import time
 from typing import Any
@@ -85,6 +86,25 @@ def _verify_context(ca_bundle: str | None) -> ssl.SSLContext:
     return ctx
 
 
+class SharedClient:
+    """One httpx client for the unverified requests of a whole sweep (building a client,
+    its SSL context and transport, cost more CPU than the request itself).
+
+    Keep-alive is off: the pool is keyed by the URL's address and port, and a connection
+    kept open for one host would carry the next host's request under the first one's SNI.
+    Every request still opens its own connection, as a check's would.
+    """
+
+    def __init__(self) -> None:
+        import httpx
+
+        self.client = httpx.Client(verify=False, trust_env=False, follow_redirects=False,
+                                   limits=httpx.Limits(max_connections=None, max_keepalive_connections=0))
+
+    def close(self) -> None:
+        self.client.close()
+
+
 def probe_http(
     host: str,
     address: str,
@@ -95,13 +115,14 @@ def probe_http(
     timeout: float = 3.0,
     ca_bundle: str | None = None,
     verify: bool | None = None,
+    client: SharedClient | None = None,
 ) -> dict[str, Any]:
     """GET scheme://host/path at address:port; never raises for network or protocol failures.
 
     verify (https only): check the chain against the system store plus `ca_bundle` first and
     record `verify_error`; default: only when a ca_bundle is given. The runner leaves it off,
     since its TLS probe already verifies the served chain and a second handshake would only
-    cost time.
+    cost time. client: a sweep's SharedClient for the unverified requests.
     """
     started = time.monotonic()
     port = port or (443 if scheme == "https" else 80)
@@ -141,7 +162,7 @@ def probe_http(
                 result["verify_error"] = f"cannot load the CA bundle {ca_bundle}: {e}"
                 context = False
         outcome = _request(result, f"{scheme}://{url_host}:{port}{path}", host, host_header,
-                           context, timeout, started, label)
+                           context, timeout, started, label, client if context is False else None)
         if outcome == "verify-failed":
             _request(result, f"{scheme}://{url_host}:{port}{path}", host, host_header,
                      False, timeout, started, label)
@@ -159,19 +180,25 @@ def _request(
     timeout: float,
     started: float,
     label: str,
+    shared: SharedClient | None = None,
 ) -> str:
     import httpx
 
     left = max(0.05, timeout - (time.monotonic() - started))
     try:
-        with httpx.Client(
-            verify=verify, trust_env=False, follow_redirects=False, timeout=httpx.Timeout(left)
-        ) as client:
+        own = shared is None
+        with contextlib.ExitStack() as stack:
+            if own:
+                client = stack.enter_context(httpx.Client(verify=verify, trust_env=False,
+                                                          follow_redirects=False, timeout=httpx.Timeout(left)))
+            else:
+                client = shared.client
             request = client.build_request(
                 "GET",
                 url,
                 headers={"Host": host_header, "User-Agent": "edgedoctor", "Accept": "*/*"},
                 extensions={"sni_hostname": host},
+                timeout=httpx.Timeout(left),
             )
             response = client.send(request, stream=True)
             try:

@@ -44,6 +44,10 @@ class ProbePlan:
     https_port: int = 443
     http_port: int = 80
     max_addresses: int = 8  # TLS probes to DNS-resolved addresses
+    # Shared by the hosts of one sweep (None for a check): the zone's DNS answers
+    # (probes.dns.ZoneCache) and one HTTP client (probes.http.SharedClient).
+    dns_cache: Any = None
+    http_client: Any = None
 
 
 def parse_server(spec: str, default_port: int = 53) -> tuple[str, int]:
@@ -200,6 +204,7 @@ class _Run:
                 timeout=self.plan.probe_timeout,
                 deadline=self.deadline,
                 on_addresses=self.on_addresses,
+                cache=self.plan.dns_cache,
             )
         finally:
             with self.lock:
@@ -248,7 +253,7 @@ class _Run:
                 break
             # The chain is verified once, on the TLS probe's record; no second handshake here.
             r = probe_http(self.host, address, scheme=scheme, port=port, timeout=self.budget(),
-                           ca_bundle=self.plan.ca_bundle, verify=False)
+                           ca_bundle=self.plan.ca_bundle, verify=False, client=self.plan.http_client)
             r["source"] = source
             results.append(r)
             # Another address only helps when this one did not take the connection.
