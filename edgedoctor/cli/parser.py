@@ -95,4 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the hosts typed in memory only (default: $XDG_STATE_HOME/edgedoctor/history; "
                         "EDGEDOCTOR_NO_HISTORY=1 does the same)")
     add_evidence_flags(t)
+    t.add_argument("--all-contexts", action="store_true",
+                   help="without HOST: the fleet of every context of the kubeconfig (default: the current one)")
     return p

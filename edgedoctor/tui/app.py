@@ -1,4 +1,4 @@
-"""The Textual app: one diagnosis screen, help, walkthroughs and modals on top."""
+"""The Textual app: the fleet screen or one diagnosis screen, help, walkthroughs and modals on top."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 
 from edgedoctor.tui.commands import EdgeDoctorCommands
 from edgedoctor.tui.history import History
@@ -26,13 +27,22 @@ class EdgeDoctorApp(App[int]):
     ]
 
     def __init__(self, checker: Checker, host: str | None = None, history: History | None = None,
-                 initial: tuple[Any, Any] | None = None) -> None:
+                 initial: tuple[Any, Any] | None = None, fleet: Any = None) -> None:
         super().__init__()
         self.checker = checker
-        self.main_screen = MainScreen(checker, history or History(), host, initial=initial)
+        self.history = history or History()
+        self.fleet_screen = None
+        if fleet is not None:
+            from edgedoctor.tui.screens.fleet import FleetScreen
 
-    def get_default_screen(self) -> MainScreen:
-        return self.main_screen
+            self.fleet_screen = FleetScreen(fleet, self.history)
+            # The host screen in front, while one is open from the fleet (the palette's target).
+            self.main_screen: MainScreen | None = None
+        else:
+            self.main_screen = MainScreen(checker, self.history, host, initial=initial)
+
+    def get_default_screen(self) -> Screen:
+        return self.fleet_screen or self.main_screen
 
     def action_help(self) -> None:
         from edgedoctor.tui.screens.help import HelpScreen

@@ -1,5 +1,9 @@
 """`edgedoctor tui [HOST]`: check the flags, then start the app.
 
+Without a host it opens the fleet screen: every host of the current context (or of
+`--all-contexts`, a snapshot, or a sweep recording given to `--replay`); a check's
+recording opens its one host; with no kubeconfig context at all, the host input as before.
+
 Textual is imported only inside run_tui. Bad input given on the command line
 (a bad host, a recording that cannot be read, a bad --nameserver) is one line
 on stderr and exit 3 before the app starts, as for `edgedoctor check`; input
@@ -29,6 +33,22 @@ def history_disabled_by_env() -> bool:
 
 def prepare(args: argparse.Namespace):
     """(Checker, host or None, History) from the parsed flags; raises UsageError/EvidenceError."""
+    return prepare_all(args)[:3]
+
+
+def _fleet_wanted(args: argparse.Namespace, opts, sweep_file: bool) -> bool:
+    """No host given: is there a fleet to show? (else the host input, as before the fleet)"""
+    if sweep_file or opts.snapshots or getattr(args, "all_contexts", False):
+        return True
+    if opts.replay:
+        return False
+    from edgedoctor.tui.session import current_context
+
+    return bool(opts.context or os.environ.get("KUBERNETES_SERVICE_HOST") or current_context(opts.kubeconfig))
+
+
+def prepare_all(args: argparse.Namespace):
+    """(Checker, host or None, History, FleetSource or None) from the parsed flags."""
     from edgedoctor.tui.history import History, default_path
     from edgedoctor.tui.session import Checker, load_replay
 
@@ -36,8 +56,15 @@ def prepare(args: argparse.Namespace):
     opts = check_options(args, host or "")
     if opts.now:
         parse_now(opts.now)
+    if host is not None and getattr(args, "all_contexts", False):
+        raise UsageError("--all-contexts is for the fleet screen: give no HOST")
     preloaded = None
-    if opts.replay:
+    sweep_file = False
+    if opts.replay and host is None:
+        from edgedoctor.tui.fleetrun import is_sweep_recording
+
+        sweep_file = is_sweep_recording(opts.replay)
+    if opts.replay and not sweep_file:
         preloaded = load_replay(opts.replay)
         if host is None:
             host = preloaded.host  # a recording holds one host: show it at once
@@ -55,12 +82,17 @@ def prepare(args: argparse.Namespace):
     keep = not (getattr(args, "no_history", False) or history_disabled_by_env())
     checker = Checker(opts)
     checker.preloaded = preloaded
-    return checker, host, History(default_path() if keep else None)
+    fleet = None
+    if host is None and _fleet_wanted(args, opts, sweep_file):
+        from edgedoctor.tui.fleetrun import FleetSource, fleet_options
+
+        fleet = FleetSource(fleet_options(opts, bool(getattr(args, "all_contexts", False))), checker)
+    return checker, host, History(default_path() if keep else None), fleet
 
 
 def build_app(args: argparse.Namespace):
     """The app for these flags (raises UsageError/EvidenceError before importing textual)."""
-    checker, host, history = prepare(args)
+    checker, host, history, fleet = prepare_all(args)
     initial = None
     if host and checker.kind == "replay":
         # A replay needs no worker: diagnose it before the app exists, so the first
@@ -74,7 +106,7 @@ def build_app(args: argparse.Namespace):
     # What the imports made lives as long as the process: keeping it out of the
     # collector's scans saves a few full collections during the first screen.
     gc.freeze()
-    return EdgeDoctorApp(checker, host, history, initial=initial)
+    return EdgeDoctorApp(checker, host, history, initial=initial, fleet=fleet)
 
 
 def run_tui(args: argparse.Namespace) -> int:
