@@ -195,3 +195,16 @@ def test_a_host_with_all_contexts_is_refused_in_one_line():
     p = subprocess.run([sys.executable, "-m", "edgedoctor", "tui", "app.example.com", "--all-contexts", "--replay", SWEEP],
                        capture_output=True, text=True, cwd=ROOT, timeout=60, stdin=subprocess.DEVNULL)
     assert p.returncode == 3 and p.stderr.count("\n") == 1 and "--all-contexts" in p.stderr, p.stderr
+
+
+async def test_h_types_any_host_and_esc_comes_back():
+    app = fleet_app("--replay", SWEEP)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("h")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "FleetHostScreen" and app.screen.host is None
+        assert app.screen.focused is app.screen.query_one("#host")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is app.fleet_screen

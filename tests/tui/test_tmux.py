@@ -100,6 +100,8 @@ def _tree_rows(screen: str) -> dict[str, str]:
 
 def test_type_a_host_and_read_the_tree(tmux, snapshot_of):
     tmux.start("tui", "--snapshot", snapshot_of("cloudflare"), "--offline", "--now", NOW)
+    tmux.wait_for("fleet:", "app.example.com")  # no host: the fleet of the snapshot; h types one
+    tmux.keys("h")
     tmux.wait_for("Type a hostname", "Host")
     tmux.type("app.example.com")
     tmux.keys("Enter")

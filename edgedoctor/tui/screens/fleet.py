@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 # The keys of this screen, most important first (the keys line keeps what fits).
 KEYS = (
     ("enter", "open host"), ("/", "filter"), ("s", "sort"), ("ctrl+r", "re-sweep"), ("?", "help"),
-    ("q", "quit"), ("j/k", "move"), ("esc", "clear filter"),
+    ("h", "type a host"), ("q", "quit"), ("j/k", "move"), ("esc", "clear filter"),
 )
 SORTS = ("host", "code", "days left", "slowest")
 VERDICT_STYLE = {"critical": "bold red", "unknown": "bold magenta", "warning": "bold yellow", "ok": "green"}
@@ -123,6 +123,7 @@ class FleetScreen(Screen):
         Binding("escape", "back", "Back"),
         Binding("ctrl+r", "resweep", "Re-sweep"),
         Binding("s", "sort", "Sort"),
+        Binding("h", "type_host", "Host", show=False),
         Binding("j", "move(1)", "Down", show=False),
         Binding("k", "move(-1)", "Up", show=False),
     ]
@@ -300,7 +301,8 @@ class FleetScreen(Screen):
             src = "snapshot"
         else:
             src = "live" if not base.offline else "live, offline"
-        names = ", ".join(c.context or "(current)" for c in self.contexts) or (base.context or "(current)")
+        unnamed = "(current)" if src.startswith("live") else "-"  # a snapshot has no context unless --context names it
+        names = ", ".join(c.context or unnamed for c in self.contexts) or (base.context or unnamed)
         for label, value in (("fleet", names), ("source", src), ("sort", self.sort)):
             t.append(f"  {label}: ", style="dim")
             t.append(value, style="bold")
@@ -357,6 +359,12 @@ class FleetScreen(Screen):
         checker = self.source.host_checker(r)
         screen = FleetHostScreen(checker, self.history, r.host, initial=(r.evidence, r.diagnosis))
         self.app.main_screen = screen  # the palette's re-check, playbooks and recording act on it
+        self.app.push_screen(screen)
+
+    def action_type_host(self) -> None:
+        """Any host, as `edgedoctor tui` without a fleet: the host screen with its input focused."""
+        screen = FleetHostScreen(self.source.checker, self.history, None)
+        self.app.main_screen = screen
         self.app.push_screen(screen)
 
     # -- actions

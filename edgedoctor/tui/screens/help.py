@@ -40,6 +40,14 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("[ / ]", "previous / next command of the step"),
         ("esc", "back to the diagnosis"),
     )),
+    ("FLEET", (
+        ("↑ ↓ / j k", "move in the hosts (grouped by verdict, then Gateway)"),
+        ("Enter", "open the host's diagnosis; esc comes back to the fleet"),
+        ("/", "filter the hosts by host, context, Gateway, verdict or code (Esc clears)"),
+        ("s", "sort within each group: host, code, days left, slowest"),
+        ("ctrl+r", "sweep again"),
+        ("h", "type any host"),
+    )),
 )
 
 
