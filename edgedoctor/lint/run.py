@@ -23,7 +23,7 @@ from edgedoctor.lint import gitops, rules
 from edgedoctor.lint.hostview import SharedIndex
 from edgedoctor.lint.load import Location, Manifests
 from edgedoctor.lint.predict import predict_statuses
-from edgedoctor.model import NODE_ORDER, SEVERITY_RANK, Finding
+from edgedoctor.model import NODE_ORDER, Finding
 from edgedoctor.timefmt import utc_now
 
 _PLAIN_HOST = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -303,4 +303,4 @@ def exit_status(results: list[HostResult]) -> int:
     return max((VERDICT_RANK[r.verdict] for r in results), default=0)
 
 
-__all__ = ["HostResult", "LintFinding", "World", "lint_manifests", "exit_status", "SEVERITY_RANK"]
+__all__ = ["HostResult", "LintFinding", "World", "lint_manifests", "exit_status"]
