@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgedoctor.probes.http import probe_http
+from edgedoctor.probes.http import SharedClient, probe_http
 from edgedoctor.probes.runner import parse_resolve
 from tests.servers.common import free_port
 from tests.servers.fixtures import faults, nginx_factory, test_ca, write_ca_bundle  # noqa: F401
@@ -28,6 +28,10 @@ def site(nginx_factory, test_ca: TestCA, tmp_path_factory):  # noqa: F811
     ng.tls_site((ADDR, https_port), ["loop.example.com"], test_ca.leaf(["loop.example.com"]),
                 redirect="https://$host$request_uri")
     ng.tls_site((ADDR, https_port), ["odd.example.com"], test_ca.leaf(["other.example.com"]))
+    # Tells the SNI the connection was opened with (not the Host header): a connection kept
+    # open for one host and reused for another would show.
+    ng.tls_site((ADDR, https_port), ["sni-a.example.com", "sni-b.example.com"],
+                test_ca.leaf(["sni-a.example.com", "sni-b.example.com"]), redirect="https://$ssl_server_name/")
     ng.http_site((PROXY_ADDR, http_port), ["app.example.com"], default=True, proxy_protocol=True)
     ng.start()
     bundle = write_ca_bundle(tmp_path_factory.mktemp("bundle"), test_ca)
@@ -55,6 +59,20 @@ def test_https_with_sni_and_ca_bundle(site):
     r = probe_http("app.example.com", ADDR, scheme="https", port=site["https"], timeout=3, ca_bundle=site["bundle"])
     assert r["status"] == 200 and r["body_sample"] == "the app\n"
     assert r["verify_error"] is None
+
+
+def test_a_sweeps_shared_client_opens_each_hosts_connection_with_its_own_sni(site):
+    shared = SharedClient()
+    try:
+        for host in ("sni-a.example.com", "sni-b.example.com", "sni-a.example.com", "app.example.com"):
+            r = probe_http(host, ADDR, scheme="https", port=site["https"], timeout=3, verify=False, client=shared)
+            assert r["error"] is None, r["error"]
+            if host == "app.example.com":
+                assert r["status"] == 200 and r["body_sample"] == "the app\n"
+            else:
+                assert r["location"] == f"https://{host}/", r
+    finally:
+        shared.close()
 
 
 def test_https_redirect_to_itself_is_visible(site):
