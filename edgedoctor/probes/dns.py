@@ -221,8 +221,14 @@ class _Recorder:
             self._seq += 1
         if self.cache is not None and purpose in _CACHED and extra is None:
             key = (_fqdn(qname), qtype, server, role, rd)
-            entry, response, _hit = self.cache.get_or_ask(
-                key, lambda: self._ask(qname, qtype, server, role=role, purpose=purpose, rd=rd, extra=extra))
+
+            def asked() -> tuple[dict[str, Any], dns.message.Message | None]:
+                got, response = self._ask(qname, qtype, server, role=role, purpose=purpose, rd=rd, extra=extra)
+                # Only the NS answer's glue is read from the message; the rest is not kept
+                # (10,000 hosts' SOA-walk messages would weigh on the sweep's memory).
+                return got, response if purpose == "ns" else None
+
+            entry, response, _hit = self.cache.get_or_ask(key, asked)
             with self._lock:
                 self._entries.append((seq, entry))
             return entry, response
