@@ -164,6 +164,10 @@ class FleetScreen(Screen):
         self.query_one(DataTable).focus()
         self.start_sweep()
 
+    def on_unmount(self) -> None:
+        if self._stop is not None:
+            self._stop.set()  # quitting: the hosts not started yet are not probed
+
     def on_resize(self, event) -> None:
         self.set_class(event.size.width < NARROW, "-narrow")
         self.set_class(event.size.height < SHORT, "-short")
