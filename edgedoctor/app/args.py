@@ -8,6 +8,7 @@ exits 3.
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from edgedoctor.collect import CheckOptions
 
@@ -58,17 +59,19 @@ def check_options(args: argparse.Namespace, host: str) -> CheckOptions:
         raise UsageError("--replay takes all evidence from the recording; drop --snapshot/--kubeconfig/--context")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    return CheckOptions(
-        host=host,
-        kubeconfig=args.kubeconfig,
-        context=args.context,
-        snapshots=list(args.snapshot),
-        replay=args.replay,
-        nameservers=list(args.nameserver),
-        authoritative=list(args.authoritative),
-        resolve=list(args.resolve),
-        ca_bundle=args.ca_bundle,
-        offline=bool(args.offline),
-        now=args.now,
-        timeout=args.timeout,
-    )
+    return CheckOptions(host=host, context=args.context, timeout=args.timeout, **evidence_fields(args))
+
+
+def evidence_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The evidence flags that `check` and `sweep` share, as option-class keywords."""
+    return {
+        "kubeconfig": args.kubeconfig,
+        "snapshots": list(args.snapshot),
+        "replay": args.replay,
+        "nameservers": list(args.nameserver),
+        "authoritative": list(args.authoritative),
+        "resolve": list(args.resolve),
+        "ca_bundle": args.ca_bundle,
+        "offline": bool(args.offline),
+        "now": args.now,
+    }

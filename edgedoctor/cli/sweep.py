@@ -35,27 +35,20 @@ def add_sweep_flags(p: argparse.ArgumentParser) -> None:
 
 
 def sweep_options(args: argparse.Namespace) -> Any:
+    from edgedoctor.app.args import evidence_fields
     from edgedoctor.fleet.sweep import DEFAULT_PARALLEL, DEFAULT_TIMEOUT, SweepOptions
 
     timeout = args.timeout if args.timeout is not None else DEFAULT_TIMEOUT
     return SweepOptions(
         contexts=list(args.context or []),
         all_contexts=bool(args.all_contexts),
-        kubeconfig=args.kubeconfig,
-        snapshots=list(args.snapshot),
-        replay=args.replay,
-        nameservers=list(args.nameserver),
-        authoritative=list(args.authoritative),
-        resolve=list(args.resolve),
-        ca_bundle=args.ca_bundle,
-        offline=bool(args.offline),
-        now=args.now,
         timeout=timeout,
         parallel=args.parallel if args.parallel is not None else DEFAULT_PARALLEL,
         namespaces=list(args.namespace),
         selector=args.selector,
         globs=list(getattr(args, "hosts", None) or []),
         zone_transfer=bool(getattr(args, "zone_transfer", False)),
+        **evidence_fields(args),
     )
 
 
