@@ -80,3 +80,34 @@ def test_https_redirect_pins_the_route_that_takes_the_wrong_listener():
         pins = [s for s in plan.steps if s.id.startswith("pin-route") and not s.satisfied]
         assert len(pins) == 1, name
         assert pins[0].change["fields"] == [f"spec.parentRefs[0].sectionName = {section}"], name
+
+
+def _check_text(name: str) -> str:
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "edgedoctor", "check", "--replay", str(LIB / name), "-o", "text"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert p.returncode in (0, 1, 2, 3), p.stderr
+    return p.stdout
+
+
+def test_check_text_suggests_only_playbooks_that_fit():
+    # external-dns already watches HTTPRoutes here: the catalog's playbook for dns-no-record
+    # is not suggested by `check` either, not only by the TUI.
+    out = _check_text("cert-manager-7003-first-issuance.yaml")
+    assert "external-dns-watch-httproute" not in out
+    assert "fix: edgedoctor fix cert-manager-cloudflare-cleanup-bug" in out.splitlines()[0]
+    # No Certificate writes the served Secret: force-renew is named with the reason it is left out,
+    # and the pager line gives the catalog's remedy instead of a fix that would refuse.
+    out = _check_text("cert-expired-certificate-pruned.yaml")
+    first = out.splitlines()[0]
+    assert "edgedoctor fix" not in first and first.startswith("CRITICAL cert-issuance cert-expired")
+    assert "not offered: force-renew: no cert-manager Certificate writes" in out
+    assert "$ edgedoctor fix force-renew" not in out
+
+
+def test_check_text_still_suggests_a_playbook_that_fits():
+    out = _check_text("external-dns-ingress-only.yaml")
+    assert "playbooks: external-dns-watch-httproute" in out
+    assert "$ edgedoctor fix external-dns-watch-httproute" in out

@@ -50,10 +50,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_json(d))
     else:
+        from edgedoctor.app.offers import playbook_offers
         from edgedoctor.output.text import render_text
 
         color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
-        sys.stdout.write(render_text(d, color=color))
+        sys.stdout.write(render_text(d, color=color, offers=playbook_offers(ev, d)))
     for line in cause_lines(d.unknown_reasons):
         say(line)
     if record_failed:

@@ -9,6 +9,9 @@ from typing import Any
 from edgedoctor import catalog
 from edgedoctor.model import Diagnosis, Finding
 
+# code -> [(playbook id, offered, why not)], as edgedoctor.app.offers computes it.
+Offers = dict[str, list[tuple[str, bool, str]]]
+
 MARK = {"pass": "ok  ", "warn": "WARN", "fail": "FAIL", "skip": "skip", "unknown": "??  ", "error": "ERR "}
 COLOR = {"pass": "32", "warn": "33", "fail": "31", "skip": "90", "unknown": "35", "error": "35"}
 VERDICT = {"ok": "OK", "warning": "WARNING", "critical": "CRITICAL", "unknown": "UNKNOWN"}
@@ -30,12 +33,20 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)].rstrip() + "…"
 
 
-def pager_remedy(d: Diagnosis) -> str:
+def offered(f: Finding, offers: Offers | None) -> list[str]:
+    """The finding's playbooks that fit this host; all of the catalog's when nobody judged them."""
+    if offers is None:
+        return list(f.playbooks)
+    return [p for p, ok, _ in offers.get(f.code, []) if ok]
+
+
+def pager_remedy(d: Diagnosis, offers: Offers | None = None) -> str:
     """What to do, in a few words: the playbook to run, else the catalog remedy's first step."""
     rc = d.root_cause or {}
     f = next((x for x in d.findings if x.code == rc.get("code")), None)
-    if f is not None and f.playbooks:
-        return f"fix: edgedoctor fix {f.playbooks[0]} {d.host}"
+    fitting = offered(f, offers) if f is not None else []
+    if fitting:
+        return f"fix: edgedoctor fix {fitting[0]} {d.host}"
     try:
         remedy = str(catalog.entry(str(rc.get("code"))).get("remedy") or "")
     except catalog.UnknownCode:
@@ -45,13 +56,13 @@ def pager_remedy(d: Diagnosis) -> str:
     return "fix: " + _cut(first, 70)
 
 
-def summary_line(d: Diagnosis) -> str:
+def summary_line(d: Diagnosis, offers: Offers | None = None) -> str:
     """Verdict, category, code, host, what is wrong and what to do, in PAGER_WIDTH characters."""
     head = VERDICT[d.verdict]
     if d.root_cause:
         cat = d.category or "-"
         prefix = one_line(f"{head} {cat} {d.root_cause['code']}: {d.host}") + " "
-        remedy = pager_remedy(d)
+        remedy = pager_remedy(d, offers)
         room = PAGER_WIDTH - len(prefix) - len(remedy) - 3
         return f"{prefix}{_cut(one_line(d.root_cause['summary']), room)} | {remedy}"
     if d.verdict == "unknown":
@@ -85,7 +96,7 @@ def _fmt_evidence(ev: dict[str, Any], indent: str = "      ") -> list[str]:
     return out
 
 
-def _finding_block(f: Finding, color: bool, full: bool, host: str) -> list[str]:
+def _finding_block(f: Finding, color: bool, full: bool, host: str, offers: Offers | None) -> list[str]:
     sev = {"critical": "31", "warning": "33", "info": "36"}[f.severity]
     lines = [f"  {_c(f.severity.upper(), sev, color)} {f.code} [{f.category or '-'}] at {f.node}", f"    {one_line(f.message)}"]
     if full:
@@ -104,14 +115,21 @@ def _finding_block(f: Finding, color: bool, full: bool, host: str) -> list[str]:
         if remedy:
             lines.append("    remedy:")
             lines += [f"      {line}" for line in remedy.splitlines()]
-    if f.playbooks:
-        lines.append(f"    playbooks: {', '.join(f.playbooks)}")
-        lines.append(f"      $ edgedoctor fix {f.playbooks[0]} {host}    # dry-run: shows the plan")
+    fitting = offered(f, offers)
+    if fitting:
+        lines.append(f"    playbooks: {', '.join(fitting)}")
+        lines.append(f"      $ edgedoctor fix {fitting[0]} {host}    # dry-run: shows the plan")
+    if full and offers is not None:
+        # Said once, at the root cause: why `fix` would refuse the catalog's other playbooks here.
+        for p, ok, why in offers.get(f.code, []):
+            if not ok:
+                lines.append(f"    not offered: {p}: {one_line(why)}")
     return lines
 
 
-def render_text(d: Diagnosis, *, color: bool = False) -> str:
-    lines = [summary_line(d), ""]
+def render_text(d: Diagnosis, *, color: bool = False, offers: Offers | None = None) -> str:
+    """offers: which playbooks fit this host (edgedoctor.app.offers); None lists the catalog's."""
+    lines = [summary_line(d, offers), ""]
     src = d.source.get("kind", "?")
     ctx = d.source.get("context")
     lines.append(f"{d.host}  (source: {src}{', context ' + ctx if ctx else ''})")
@@ -124,14 +142,14 @@ def render_text(d: Diagnosis, *, color: bool = False) -> str:
     if d.root_cause:
         root = d.findings[0]
         lines += ["", f"Root cause ({d.category}): {d.root_cause['title']}"]
-        lines += _finding_block(root, color, full=True, host=d.host)
+        lines += _finding_block(root, color, full=True, host=d.host, offers=offers)
         others = d.findings[1:]
     else:
         others = d.findings
     if others:
         lines += ["", "Other findings:"]
         for f in others:
-            lines += _finding_block(f, color, full=False, host=d.host)
+            lines += _finding_block(f, color, full=False, host=d.host, offers=offers)
     if d.unknown_reasons:
         lines += ["", "Could not establish:"] + [f"  - {r}" for r in d.unknown_reasons]
     return "\n".join(lines) + "\n"
