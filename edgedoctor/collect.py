@@ -19,11 +19,12 @@ class EvidenceError(Exception):
     """Evidence could not be gathered at all; the message is one line for the user."""
 
 
-@dataclass
-class CheckOptions:
-    host: str
+@dataclass(kw_only=True)
+class EvidenceOptions:
+    """Where the evidence comes from: the options `check` and `sweep` share (declared once,
+    as app.args.evidence_fields maps their flags once)."""
+
     kubeconfig: str | None = None
-    context: str | None = None
     snapshots: list[str] = field(default_factory=list)
     replay: str | None = None
     nameservers: list[str] = field(default_factory=list)
@@ -33,6 +34,12 @@ class CheckOptions:
     offline: bool = False
     now: str | None = None
     timeout: float = 20.0
+
+
+@dataclass(kw_only=True)
+class CheckOptions(EvidenceOptions):
+    host: str
+    context: str | None = None
 
 
 def parse_now(text: str) -> str:

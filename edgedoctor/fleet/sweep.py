@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgedoctor import __version__
+from edgedoctor.collect import EvidenceOptions
 from edgedoctor.diagnosis import engine
 from edgedoctor.diagnosis.controllers import find_controllers
 from edgedoctor.evidence import ClusterEvidence, Evidence
@@ -33,20 +34,11 @@ HOST_TIMEOUT = 20.0  # one host's probes never take longer than one `check` woul
 VERDICT_RANK = {"ok": 0, "warning": 1, "unknown": 2, "critical": 3}
 
 
-@dataclass
-class SweepOptions:
+@dataclass(kw_only=True)
+class SweepOptions(EvidenceOptions):
     contexts: list[str] = field(default_factory=list)
     all_contexts: bool = False
-    kubeconfig: str | None = None
-    snapshots: list[str] = field(default_factory=list)
-    replay: str | None = None
-    nameservers: list[str] = field(default_factory=list)
-    authoritative: list[str] = field(default_factory=list)
-    resolve: list[str] = field(default_factory=list)
-    ca_bundle: str | None = None
-    offline: bool = False
-    now: str | None = None
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT  # the whole sweep's deadline, not one host's
     parallel: int = DEFAULT_PARALLEL
     namespaces: list[str] = field(default_factory=list)
     selector: str | None = None
