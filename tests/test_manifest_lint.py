@@ -7,6 +7,7 @@ a file of the same name replaces the platform's, others are added.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,58 @@ def test_healthy_twin_is_clean(incident):
     r = results[host]
     assert (r.verdict, [f.code for f in r.findings]) == ("ok", [])
     assert all(x.verdict == "ok" for x in results.values()), {h: x.root_code for h, x in results.items()}
+
+
+# ---------------------------------------------------------------- a listener Secret held as data
+
+def _secret_tree(tmp_path: Path, *, key: str | None, secret_type: str = "kubernetes.io/tls") -> tuple[list[str], str]:
+    """The platform with its Certificate replaced by a hand-made Secret of the same name
+    (a fresh certificate; KEY: None for its own key, else that text). Returns the tree and
+    the key placed (generated per run, never stored)."""
+    import base64
+    import datetime as dt
+
+    import yaml
+
+    from tests.servers.pki import TestCA
+
+    leaf = TestCA(now=dt.datetime.now(dt.timezone.utc)).leaf(["*.example.com", "example.com"])
+    placed = leaf.key_pem if key is None else key
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": secret_type,
+              "metadata": {"name": "wildcard-example-com-tls", "namespace": "envoy-gateway-system"},
+              "data": {"tls.crt": base64.b64encode(leaf.fullchain_pem.encode()).decode(),
+                       "tls.key": base64.b64encode(placed.encode()).decode()}}
+    (tmp_path / "secret.yaml").write_text(yaml.safe_dump(secret))
+    return [str(p) for p in sorted(PLATFORM.iterdir()) if p.name != "certificate.yaml"] + [str(tmp_path / "secret.yaml")], placed
+
+
+def _other_key() -> str:
+    from tests.servers.pki import key_pem, new_key
+
+    return key_pem(new_key())
+
+
+@pytest.mark.parametrize(("case", "says"), [
+    ("empty-key", "must contain tls.crt and tls.key."),
+    ("other-key", "must contain a matching tls.crt and tls.key."),
+    ("opaque", "must be of type kubernetes.io/tls."),
+])
+def test_a_hand_made_secret_the_controller_would_refuse_is_invalid_not_missing(tmp_path, case, says):
+    """Envoy Gateway refuses such a Secret (InvalidCertificateRef, in these words); lint
+    predicts it from the manifest's data, and the key is never shown."""
+    key = {"empty-key": "", "other-key": _other_key(), "opaque": None}[case]
+    files, placed = _secret_tree(tmp_path, key=key, secret_type="Opaque" if case == "opaque" else "kubernetes.io/tls")
+    r = by_host(lint_manifests(load_manifests(files)))["shop.example.com"]
+    assert (r.verdict, r.root_code) == ("critical", "cert-secret-invalid"), [f.to_dict() for f in r.findings]
+    f = next(f for f in r.findings if f.code == "cert-secret-invalid")
+    assert f"Secret envoy-gateway-system/wildcard-example-com-tls {says}" in f.message, f.message
+    assert "cert-secret-missing" not in [x.code for x in r.findings]
+    text = json.dumps([x.to_dict() for x in r.findings])
+    body = [ln for ln in placed.splitlines() if ln and not ln.startswith("-----")]
+    assert not any(b in text for b in body) and "PRIVATE KEY" not in text
+
+
+def test_a_hand_made_secret_with_its_own_key_is_healthy(tmp_path):
+    files, _ = _secret_tree(tmp_path, key=None)
+    r = by_host(lint_manifests(load_manifests(files)))["shop.example.com"]
+    assert (r.verdict, [f.code for f in r.findings]) == ("ok", [])

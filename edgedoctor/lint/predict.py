@@ -62,6 +62,35 @@ def secret_writers(objects: list[Obj]) -> dict[tuple[str, str], list[Obj]]:
     return out
 
 
+def secret_refusal(writers: list[Obj]) -> str | None:
+    """Why Envoy Gateway would refuse a listener Secret whose data the manifests hold, in its
+    words (v1.9 validate.go, tls.go), or None: usable, or written by something else (a
+    Certificate, a SealedSecret: the data is not in the manifests).
+
+    A manifest's Secret is read as is (its key is parsed, compared with the certificate and
+    dropped by redact.key_check); a recorded one (redacted) by the verdict kept of it.
+    """
+    from edgedoctor.redact import key_check
+
+    if not writers or any(w.get("kind") != "Secret" for w in writers):
+        return None
+    secret = writers[-1]
+    if secret.get("type") != "kubernetes.io/tls":
+        return "must be of type kubernetes.io/tls."
+    if secret.get("redacted"):
+        check = as_dict(secret.get("tls_key"))
+        has_crt = "tls.crt" in as_list(secret.get("keys"))
+    else:
+        data, string_data = as_dict(secret.get("data")), as_dict(secret.get("stringData"))
+        check = as_dict(key_check(data, string_data, secret.get("type")))
+        has_crt = bool(string_data.get("tls.crt") or data.get("tls.crt"))
+    if not has_crt or check.get("present") is False:
+        return "must contain tls.crt and tls.key."
+    if check.get("matches_certificate") is False:
+        return "must contain a matching tls.crt and tls.key."
+    return None
+
+
 def _listener_status(idx: ClusterIndex, gw: Obj, ls: dict[str, Any], conflicted: str | None,
                      writers: dict[tuple[str, str], list[Obj]], secrets_known: bool) -> dict[str, Any]:
     proto = str(ls.get("protocol") or "").upper()
@@ -96,6 +125,11 @@ def _listener_status(idx: ClusterIndex, gw: Obj, ls: dict[str, Any], conflicted:
             if secrets_known and not writers.get((sns, sname)):
                 resolved = _cond("ResolvedRefs", False, "InvalidCertificateRef",
                                  f"No valid secrets exist: certificate refs {i}: Secret {sns}/{sname} does not exist.")
+                break
+            refusal = secret_refusal(writers.get((sns, sname)) or [])
+            if refusal:
+                resolved = _cond("ResolvedRefs", False, "InvalidCertificateRef",
+                                 f"No valid secrets exist: certificate refs {i}: Secret {sns}/{sname} {refusal}")
                 break
         if resolved["status"] == "False":
             programmed_ok = False
