@@ -126,13 +126,29 @@ def covering_sans(cert: x509.Certificate, host: str) -> list[str]:
     return [s for s in dns_sans(cert) if name_covers(s, host)]
 
 
+def trust_store(roots: Sequence[x509.Certificate]) -> Any:
+    """What `verify_chain` takes as `roots` when many chains are verified against the same
+    roots: the verifier's store, built once (None when there is no root); an unusable root
+    leaves the list itself, so that `verify_chain` reports the error as before."""
+    from cryptography.x509 import verification as xv
+
+    if not roots:
+        return None
+    try:
+        return xv.Store(list(roots))
+    except Exception:
+        return list(roots)
+
+
 def verify_chain(
     chain_pem: Sequence[str],
     host: str,
-    roots: Sequence[x509.Certificate],
+    roots: Any,
     now: _dt.datetime,
 ) -> dict[str, Any]:
-    """Build a path from the served leaf to one of `roots` (hostname and time included)."""
+    """Build a path from the served leaf to one of `roots` (hostname and time included).
+
+    roots: a sequence of certificates, or what `trust_store` made of one (None: no root)."""
     from cryptography.x509 import verification as xv
 
     chain = load_pems(list(chain_pem))
@@ -141,7 +157,7 @@ def verify_chain(
     if not roots:
         return {"verified": False, "error": "no trusted roots to verify against"}
     try:
-        store = xv.Store(list(roots))
+        store = roots if isinstance(roots, xv.Store) else xv.Store(list(roots))
         builder = xv.PolicyBuilder().store(store).time(now.astimezone(_dt.timezone.utc).replace(tzinfo=None))
         verifier = builder.build_server_verifier(x509.DNSName(to_alabel(host)))
         path = verifier.verify(chain[0], chain[1:])

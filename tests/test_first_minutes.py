@@ -212,14 +212,14 @@ def test_a_server_that_is_not_kubernetes_is_named(tmp_path):
 # ------------------------------------------------------------------ say what was seen
 
 def test_zone_walk_names_nxdomain():
-    from edgedoctor.probes import dns as probe
+    from edgedoctor.probes.dnszone import find_zone
 
     class _Rec:
         def ask(self, name, qtype, server, role, purpose):
             return {"error": None, "rcode": "NXDOMAIN", "answer": [], "authority": [],
                     "server": "198.51.100.53:53"}, None
 
-    zone, soa, why = probe._find_zone(_Rec(), "app.example.com", [("198.51.100.53", 53)], "recursive")
+    zone, soa, why = find_zone(_Rec(), "app.example.com", [("198.51.100.53", 53)], "recursive")
     assert zone is None and "198.51.100.53:53 answers NXDOMAIN for app.example.com" in why
     assert "no SOA found" not in why
 

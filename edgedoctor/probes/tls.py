@@ -54,7 +54,11 @@ def proxy_v1_header(sock: socket.socket) -> bytes:
     return f"PROXY {family} {src[0]} {dst[0]} {src[1]} {dst[1]}\r\n".encode("ascii")
 
 
+@functools.lru_cache(maxsize=2)
 def _context(max_tls12: bool = False) -> ssl.SSLContext:
+    """One client context per kind, shared by every probe (making one and its defaults costs
+    about as much CPU as the handshake); nothing in it carries a session from one probe to
+    the next, since no probe passes `session=`."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -309,6 +313,15 @@ def _system_roots(cafile: str | None) -> tuple[Any, ...]:
     return ()
 
 
+@functools.lru_cache(maxsize=8)
+def _trust_store(ca_bundle_pem: str | None, use_system_store: bool) -> Any:
+    """The verifier's store of the system roots plus the bundle, built once per bundle: building
+    it from ~150 roots costs more than verifying a chain (a sweep verifies one per host)."""
+    roots = list(_system_roots(None)) if use_system_store else []
+    roots += certs.load_pems(ca_bundle_pem)
+    return certs.trust_store(roots)
+
+
 def verify_served(
     chain_pem: Sequence[str],
     host: str,
@@ -318,8 +331,7 @@ def verify_served(
     now: _dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Verify a served chain against the system store plus --ca-bundle (this reads files)."""
-    roots = list(_system_roots(None)) if use_system_store else []
-    roots += certs.load_pems(ca_bundle_pem)
+    roots = _trust_store(ca_bundle_pem, use_system_store)
     trust = "+".join(
         p for p, on in (("system", use_system_store), ("ca-bundle", bool(ca_bundle_pem))) if on
     ) or "none"
