@@ -112,3 +112,23 @@ def test_errors_are_not_shared_the_next_host_asks_again():
             assert r["zone"] is None and "timeout" in r["zone_error"]
         assert cache.hits == 0
         assert asked["example.com."] == 2  # the SOA walk's second step, for each host
+
+
+def test_a_host_gets_the_same_evidence_in_the_threads_a_sweep_shares(bind):
+    from edgedoctor.probes.runner import shared_executor
+
+    executor = shared_executor(4)
+    try:
+        def one(host):
+            return probe_dns(host, nameservers=[bind.server], authoritative=[bind.server], timeout=3,
+                             cache=ZoneCache(), executor=executor)
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            shared = list(pool.map(one, HOSTS))
+    finally:
+        executor.shutdown(wait=True)
+    alone = [probe_dns(h, nameservers=[bind.server], authoritative=[bind.server], timeout=3) for h in HOSTS]
+    for with_pool, without in zip(shared, alone, strict=True):
+        assert stable(with_pool) == stable(without)
+        assert with_pool["soa"] == without["soa"] and with_pool["zone"] == without["zone"]
+        assert any(q["role"] == "recursive" and q["answer"] for q in with_pool["queries"])

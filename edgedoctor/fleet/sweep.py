@@ -281,9 +281,10 @@ class _Prober:
         self.opts = opts
         self.deadline = deadline
         # What the hosts of one sweep share (made by `open`, per sweep): the zone's DNS
-        # answers and one HTTP client.
+        # answers, one HTTP client and the probes' threads.
         self.dns_cache: Any = None
         self.http_client: Any = None
+        self.executor: Any = None
         self.check = CheckOptions(host="", nameservers=opts.nameservers, authoritative=opts.authoritative,
                                   resolve=opts.resolve, ca_bundle=opts.ca_bundle, timeout=HOST_TIMEOUT)
         try:
@@ -297,12 +298,18 @@ class _Prober:
         from edgedoctor.probes.http import SharedClient
 
         self.close()
+        from edgedoctor.probes.runner import shared_executor
+
         self.dns_cache, self.http_client = ZoneCache(), SharedClient()
+        self.executor = shared_executor(self.opts.parallel)
 
     def close(self) -> None:
         if self.http_client is not None:
             self.http_client.close()
-        self.dns_cache = self.http_client = None
+        if self.executor is not None:
+            # Probes still running past the deadline finish on their own, as a check's do.
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        self.dns_cache = self.http_client = self.executor = None
 
     def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"offline": False, "nameservers": list(self.opts.nameservers),
@@ -331,7 +338,7 @@ class _Prober:
                           gateway_addresses=list(inputs["gateway_addresses"]), extra_txt=extra_txt,
                           acme_names=list(inputs["acme_names"]), https_port=self.opts.https_port,
                           http_port=self.opts.http_port, dns_cache=self.dns_cache,
-                          http_client=self.http_client)
+                          http_client=self.http_client, executor=self.executor)
         ev.dns, ev.tls, ev.http = run_plan(plan)
 
 

@@ -16,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from typing import Any
 
 from edgedoctor.probes.dnsask import Recorder, Server
@@ -99,12 +99,13 @@ class _Probe:
     """One host's DNS probe: the questions in flight, the addresses found so far."""
 
     def __init__(self, host: str, rec: Recorder, recursive: list[Server],
-                 on_addresses: Callable[[list[str]], None] | None) -> None:
+                 on_addresses: Callable[[list[str]], None] | None, executor: Executor | None) -> None:
         self.host, self.rec, self.recursive, self.on_addresses = host, rec, recursive, on_addresses
         self.zone: str | None = None
         self.found: list[str] = []
         self.found_lock = threading.Lock()
-        self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="edgedoctor-dns")
+        self.own_pool = executor is None
+        self.pool = executor or ThreadPoolExecutor(max_workers=16, thread_name_prefix="edgedoctor-dns")
         self.futures: list[Any] = []
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
@@ -159,7 +160,7 @@ class _Probe:
         else:
             zone, soa, zone_error = find_zone(self.rec, self.host, self.recursive, "recursive")
             if zone is not None:
-                auth, ns_error = discover_ns(self.rec, zone, self.recursive)
+                auth, ns_error = discover_ns(self.rec, zone, self.recursive, None if self.own_pool else self.pool)
                 if ns_error:
                     zone_error = ns_error
                 for s in auth:
@@ -186,6 +187,14 @@ class _Probe:
             if servers:
                 self.submit(self.ask_first, name, "CAA", servers, role, "caa")
 
+    def close(self) -> None:
+        """Drop the questions not started yet (the probe's deadline passed)."""
+        if self.own_pool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            for fut in self.futures:
+                fut.cancel()
+
     def wait(self, deadline: float | None) -> None:
         if deadline is None:
             wait(self.futures)
@@ -205,6 +214,7 @@ def probe_dns(
     deadline: float | None = None,
     on_addresses: Callable[[list[str]], None] | None = None,
     cache: ZoneCache | None = None,
+    executor: Executor | None = None,
 ) -> dict[str, Any]:
     """Ask the zone's authoritative servers and the resolvers about `host`.
 
@@ -214,6 +224,7 @@ def probe_dns(
     on_addresses: called (from a worker thread) with the addresses found so far each time an
     address question completes, so a caller can start TLS probes before DNS is finished.
     cache: a sweep's ZoneCache: the zone's answers are asked once for all its hosts.
+    executor: a sweep's threads (probes.runner.shared_executor); None: the probe's own.
     """
     started = time.monotonic()
     host = bare(host)
@@ -224,7 +235,7 @@ def probe_dns(
         "recursive_servers": [{"address": a, "port": p} for a, p in recursive],
         "queries": [], "elapsed_ms": 0.0,
     }
-    probe = _Probe(host, rec, recursive, on_addresses)
+    probe = _Probe(host, rec, recursive, on_addresses, executor)
     try:
         # The resolvers' view does not depend on the zone: start it at once.
         for server in recursive:
@@ -236,7 +247,7 @@ def probe_dns(
         probe.zone_questions([(s["address"], s["port"]) for s in auth], result)
         probe.wait(deadline)
     finally:
-        probe.pool.shutdown(wait=False, cancel_futures=True)
+        probe.close()
     result["queries"] = rec.entries()
     result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
     return result

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from typing import Any, Protocol
 
 from edgedoctor.probes import dnswire
@@ -115,9 +115,11 @@ def system_nameservers() -> list[Server]:
 
 
 def discover_ns(
-    rec: Asker, zone: str, recursive: Sequence[Server]
+    rec: Asker, zone: str, recursive: Sequence[Server], executor: Executor | None = None
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """The zone's name servers and their addresses, from the resolvers (glue as a fallback)."""
+    """The zone's name servers and their addresses, from the resolvers (glue as a fallback).
+
+    executor: where the address questions run (a sweep's threads); None: threads of its own."""
     names: list[str] = []
     glue: dict[str, list[str]] = {}
     problems: list[str] = []
@@ -136,7 +138,7 @@ def discover_ns(
     if not names:
         why = "; ".join(dict.fromkeys(problems)) or "the NS answer was empty"
         return [], f"could not find the name servers of {zone}: {why}"
-    addresses = _ns_addresses(rec, names, recursive)
+    addresses = _ns_addresses(rec, names, recursive, executor)
     servers: list[dict[str, Any]] = []
     for name in names:
         for addr in addresses[name] or glue.get(name, []):
@@ -146,7 +148,8 @@ def discover_ns(
     return servers, None
 
 
-def _ns_addresses(rec: Asker, names: list[str], recursive: Sequence[Server]) -> dict[str, list[str]]:
+def _ns_addresses(rec: Asker, names: list[str], recursive: Sequence[Server],
+                  executor: Executor | None) -> dict[str, list[str]]:
     addresses: dict[str, list[str]] = {n: [] for n in names}
     lock = threading.Lock()
 
@@ -161,6 +164,9 @@ def _ns_addresses(rec: Asker, names: list[str], recursive: Sequence[Server]) -> 
                         addresses[name].append(rr["value"])
             return
 
+    if executor is not None:
+        wait([executor.submit(lookup, name, qtype) for name in names for qtype in ("A", "AAAA")])
+        return addresses
     with ThreadPoolExecutor(max_workers=8, thread_name_prefix="edgedoctor-ns") as pool:
         for name in names:
             for qtype in ("A", "AAAA"):
