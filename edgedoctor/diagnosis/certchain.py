@@ -310,7 +310,7 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
             f"validation ran ({oref})"
         )
         if name:
-            cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
+            cmds.insert(0, cmd.dig(f"_acme-challenge.{name}", "TXT", options=("+trace",)))
         ctx.add(code, text, severity="critical" if ctx.secret is None or secret_expired(ctx) else "warning", node=node, evidence=ev, commands=cmds)
         return True
     elif code == "cert-dns01-propagation-wait":
@@ -328,7 +328,7 @@ def _emit_classified(ctx: Ctx, node: str, message: str, obj: Obj, cert: Obj, bas
         )
         name = spec(obj).get("dnsName")
         if name:
-            cmds.insert(0, f"dig _acme-challenge.{name} TXT +trace")
+            cmds.insert(0, cmd.dig(f"_acme-challenge.{name}", "TXT", options=("+trace",)))
         ctx.add(code, text, severity="critical" if broken else "warning", node=node, evidence=ev, commands=cmds)
         return True
     else:  # pragma: no cover - classify() returns only the codes above

@@ -28,15 +28,6 @@ def logs(namespace: str, deployment: str, grep: str | None = None) -> str:
     return f"{base} | grep -i {q(grep)}" if grep else base
 
 
-def dig(server: str | None, name: str, rtype: str = "A", norecurse: bool = True) -> str:
-    at = f"@{server.split(':')[0]} " if server else ""
-    port = ""
-    if server and server.count(":") == 1:
-        port = f" -p {server.split(':')[1]}"
-    flags = " +norecurse" if norecurse and server else ""
-    return f"dig {at}{name} {rtype}{port}{flags}"
-
-
 def openssl_served(address: str, host: str, port: int = 443) -> str:
     return (
         f"openssl s_client -connect {address}:{port} -servername {host} </dev/null 2>/dev/null"
@@ -55,15 +46,21 @@ def split_server(label: str) -> tuple[str, int]:
     return (addr, int(port)) if addr and port.isdigit() else (label, 53)
 
 
-def dig_server(server: str, name: str, rtype: str, *, recursive: bool = False) -> str:
-    """dig at one server as the probes asked it (`ADDR[:PORT]` or `[V6]:PORT`)."""
-    addr, port = split_server(server)
-    port_opt = f" -p {port}" if port != 53 else ""
-    norec = "" if recursive else " +norecurse"
+def dig(name: str, rtype: str = "A", server: str | None = None, *, recursive: bool = False,
+        options: tuple[str, ...] = ()) -> str:
+    """The one dig command line: at `server` (`ADDR[:PORT]` or `[V6]:PORT`, asked without
+    recursion as the probes ask an authoritative server, unless `recursive`), or through
+    the system resolver when `server` is None; `options` (`+trace`, `+short`) go last."""
+    at = ""
+    if server is not None:
+        addr, port = split_server(server)
+        port_opt = f" -p {port}" if port != 53 else ""
+        norec = "" if recursive else " +norecurse"
+        at = f"@{addr}{port_opt}{norec} "
     qname = (name or "").strip().lower().rstrip(".")
     if "*" in qname:
         qname = f"'{qname}'"  # keep the shell from globbing a wildcard name
-    return f"dig @{addr}{port_opt}{norec} {qname} {rtype}"
+    return " ".join([f"dig {at}{qname} {rtype}", *options])
 
 
 def openssl_cmd(host: str, address: str, port: int, proxy: bool = False) -> str:

@@ -231,7 +231,7 @@ def _target_prefix_mismatch(ctx: Ctx, eds: list[Controller], gw: Obj, dns_ok: bo
                 evidence={"annotation": stray[0], "value": ann[stray[0]], "read_prefix": prefix,
                           "published_instead": status_addrs, "external_dns": f"{c.namespace}/{c.name}"},
                 commands=[f"kubectl -n {ns_of(gw)} get gateway {name_of(gw)} -o jsonpath='{{.metadata.annotations}}'",
-                          f"dig {ctx.host} A +short"],
+                          cmd.dig(ctx.host, "A", options=("+short",))],
             )
             return
 

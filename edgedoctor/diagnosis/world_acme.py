@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgedoctor import pemcerts as _certs
-from edgedoctor.diagnosis.commands import dig_server
+from edgedoctor.diagnosis.commands import dig
 from edgedoctor.diagnosis.worldkit import (
     DNS01_WAIT_THRESHOLD,
     KNOWN_CAA_TAGS,
@@ -58,7 +58,7 @@ class AcmeAnalysis(WorldBase):
         if lookup_errors:
             name = lookup_errors[0].split(":", 1)[0]
             self.add("cert-caa-forbids", f"the CAA lookup for {name} fails ({lookup_errors[0].split(': ', 1)[1]}); Let's Encrypt "
-                     f"refuses to issue when it cannot read CAA", severity=sev, node=node, evidence={"lookup_error": lookup_errors[0], "wildcard": wildcard}, commands=[dig_server(qs[0]["server"], name, "CAA") for qs in [by_name[name]]])
+                     f"refuses to issue when it cannot read CAA", severity=sev, node=node, evidence={"lookup_error": lookup_errors[0], "wildcard": wildcard}, commands=[dig(name, "CAA", qs[0]["server"]) for qs in [by_name[name]]])
             return
         if found is None:
             return
@@ -66,7 +66,7 @@ class AcmeAnalysis(WorldBase):
         self.caa = {**found, "allows_letsencrypt": allowed, "wildcard": wildcard}
         if not allowed:
             self.add("cert-caa-forbids", f"the CAA records at {found['name']} ({'; '.join(found['records'])}) do not allow "
-                     f"letsencrypt.org to issue {'a wildcard ' if wildcard else ''}certificate for {self.host}: {why}", severity=sev, node=node, evidence={"caa_name": found["name"], "records": found["records"], "wildcard": wildcard}, commands=[dig_server(found["server"], found["name"], "CAA")])
+                     f"letsencrypt.org to issue {'a wildcard ' if wildcard else ''}certificate for {self.host}: {why}", severity=sev, node=node, evidence={"caa_name": found["name"], "records": found["records"], "wildcard": wildcard}, commands=[dig(found["name"], "CAA", found["server"])])
 
     def _served_by_wildcard_only(self) -> bool:
         for pem in [self.facts.listener_secret_pem] + [p for t in self.tls or [] for p in (t.get("chain_pem") or [])[:1]]:
@@ -139,7 +139,7 @@ class AcmeAnalysis(WorldBase):
                           {"record": bare_name(qname), "key_present_at": have, "key_missing_at": lacking,
                            "per_server": per, "values": values, "waiting_seconds": waited,
                            "reason": ch.get("reason")},
-                          [dig_server(s, qname, "TXT") for s in servers[:3]]))
+                          [dig(qname, "TXT", s) for s in servers[:3]]))
         # A record missing at the servers is the specific cause; present everywhere points at
         # cert-manager's own view (split horizon, recursive cache): the missing ones come first,
         # and of one code the first is the one reported.

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from edgedoctor.cloudflare import cloudflare_range
-from edgedoctor.diagnosis.commands import curl_cmd, dig_server
+from edgedoctor.diagnosis.commands import curl_cmd, dig
 from edgedoctor.diagnosis.worldkit import (
     WorldBase,
     address_views,
@@ -60,7 +60,7 @@ class DnsAnalysis(WorldBase):
         auth_names = list(dict.fromkeys(c for v in answering for c in v["cnames"]))
         have = [v for v in answering if v["state"] == "answer"]
         missing = [v for v in answering if v["state"] != "answer"]
-        cmds = [dig_server(v["server"], host, "A") for v in auth[:2]]
+        cmds = [dig(host, "A", v["server"]) for v in auth[:2]]
         summary = ""
         status: Status = "pass"
 
@@ -78,7 +78,7 @@ class DnsAnalysis(WorldBase):
                 msg += f"; expected {', '.join(expected)} ({facts.expected_from})"
             ev = {"servers": [v["server"] for v in missing], "answer": kind, "expected": expected,
                   "zone": dns.get("zone")}
-            self.add("dns-no-record", msg, evidence=ev, commands=cmds + [dig_server(first_auth, f"a-{host}", "TXT")] if first_auth else cmds)
+            self.add("dns-no-record", msg, evidence=ev, commands=cmds + [dig(f"a-{host}", "TXT", first_auth)] if first_auth else cmds)
             status, summary = "fail", msg
         elif missing:
             # Some authoritative servers lack the record: a secondary has not caught up.
@@ -87,8 +87,8 @@ class DnsAnalysis(WorldBase):
                    f"answer {', '.join(auth_addrs)}, {', '.join(v['server'] for v in missing)} do not")
             serials = self._soa_serials()
             self.add("dns-propagation", msg, evidence={"have": [v["server"] for v in have], "missing": [v["server"] for v in missing],
-                      "serials": serials}, commands=[dig_server(v["server"], host, "A") for v in answering]
-                     + [dig_server(v["server"], dns.get("zone") or host, "SOA") for v in answering])
+                      "serials": serials}, commands=[dig(host, "A", v["server"]) for v in answering]
+                     + [dig(dns.get("zone") or host, "SOA", v["server"]) for v in answering])
             status, summary = "warn", msg
 
         if have:
@@ -116,8 +116,8 @@ class DnsAnalysis(WorldBase):
                 msg = (f"{host} has no record of its own: a wildcard answers for it "
                        f"({', '.join(wild['wildcard_answer'])}), hiding that the specific record is missing")
                 self.add("dns-wildcard-masking", msg, evidence={"wildcard_answer": wild["wildcard_answer"], "servers": wild["servers"],
-                          "host_answer": auth_addrs}, commands=cmds + [dig_server(first_auth, f"edgedoctor-random-label-check.{host.split('.', 1)[1]}", "A"),
-                                 dig_server(first_auth, f"*.{host.split('.', 1)[1]}", "A")] if first_auth else cmds)
+                          "host_answer": auth_addrs}, commands=cmds + [dig(f"edgedoctor-random-label-check.{host.split('.', 1)[1]}", "A", first_auth),
+                                 dig(f"*.{host.split('.', 1)[1]}", "A", first_auth)] if first_auth else cmds)
                 if status == "pass":
                     status, summary = "warn", msg
 
@@ -195,7 +195,7 @@ class DnsAnalysis(WorldBase):
                f"but {'; '.join(parts)}")
         ev = {"authoritative_answer": auth_addrs, "resolvers": stale, "soa_negative_ttl": neg_ttl,
               "soa": {k: soa.get(k) for k in ("serial", "ttl", "minimum")} if soa else None}
-        cmds = [dig_server(s["server"], self.host, "A", recursive=True) for s in stale]
+        cmds = [dig(self.host, "A", s["server"], recursive=True) for s in stale]
         # A resolver that caches "no such name" sends its users nowhere: the host does not
         # work for them now, until the negative answer expires. One still giving an older
         # address sends them to the old Gateway, which may still answer: a warning.
@@ -246,7 +246,7 @@ class DnsAnalysis(WorldBase):
         # A record that is currently right only degrades: external-dns cannot manage it.
         severity = "warning" if record_ok else "critical"
         first = queries[0]["server"]
-        cmds = [dig_server(first, bare_name(q.get("qname")), "TXT") for q in queries[:3]] + [dig_server(first, self.host, "A")]
+        cmds = [dig(bare_name(q.get("qname")), "TXT", first) for q in queries[:3]] + [dig(self.host, "A", first)]
         others = [r for r in registry if r["owner"] != owner_id]
         wrong_res = [r for r in registry if r["owner"] == owner_id and want_resource and r["resource"]
                      and r["resource"] != want_resource]
