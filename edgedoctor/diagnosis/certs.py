@@ -4,12 +4,13 @@ detail taken from the deepest object that has one."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from edgedoctor.certinfo import secret_chain_pem
 from edgedoctor.diagnosis import commands as cmd
 from edgedoctor.diagnosis.certchain import CHAIN_NODES, skip_chain, walk_chain
-from edgedoctor.diagnosis.context import Ctx
+from edgedoctor.diagnosis.context import Ctx, Listener
 from edgedoctor.diagnosis.hostnames import gw_matches
 from edgedoctor.diagnosis.index import (
     Obj,
@@ -27,6 +28,7 @@ from edgedoctor.timefmt import parse_rfc3339
 
 
 def diagnose_certificates(ctx: Ctx) -> None:
+    """The listener's Secret, the Certificate that writes it and that Certificate's chain."""
     ls = ctx.listener
     if ls is None:
         skip_chain(ctx, "no listener for the host", CHAIN_NODES + ("secret",))
@@ -36,93 +38,130 @@ def diagnose_certificates(ctx: Ctx) -> None:
         skip_chain(ctx, "TLS passthrough: the backend terminates TLS", CHAIN_NODES + ("secret",))
         return
     refs = [r for r in as_list(tls.get("certificateRefs")) if isinstance(r, dict)]
-    gw = ls.gateway
-    gns = ns_of(gw)
     if not refs:
         ctx.set_node("secret", "fail", f"listener {ls.name} has no certificateRefs")
         skip_chain(ctx, "the listener names no certificate")
         return
-    ref = refs[0]
-    sns = str(ref.get("namespace") or gns)
-    sname = str(ref.get("name") or "")
+    sns = str(refs[0].get("namespace") or ns_of(ls.gateway))
+    sname = str(refs[0].get("name") or "")
     ctx.secret_ref = (sns, sname)
-    rr = condition((ls.status or {}).get("conditions"), "ResolvedRefs")
-    rr_bad = rr is not None and rr.get("status") != "True"
-    rr_reason = (rr or {}).get("reason")
-    rr_msg = str((rr or {}).get("message") or "")
-    idx = ctx.idx
-    secret = idx.get("Secret", sns, sname)
+    rr = _ResolvedRefs(condition((ls.status or {}).get("conditions"), "ResolvedRefs"))
+    secret = ctx.idx.get("Secret", sns, sname)
     ctx.secret = secret
-    sref = f"{sns}/{sname}"
-
-    # Cross-namespace reference without a ReferenceGrant.
-    if sns != gns:
-        grant = grant_allows(idx, "Gateway", gns, "Secret", sns, sname)
-        if (rr_bad and rr_reason == "RefNotPermitted") or grant is False:
-            ctx.add(
-                "cert-refgrant-missing",
-                f"listener {ls.name} of Gateway {gns}/{name_of(gw)} refers to Secret {sref} in another "
-                f"namespace and no ReferenceGrant in {sns} allows it"
-                + (f" ({rr_reason}: {rr_msg})" if rr_bad else ""),
-                node="secret",
-                evidence={"gateway": f"{gns}/{name_of(gw)}", "secret": sref, "listener_condition": rr},
-                commands=[f"kubectl -n {sns} get referencegrants -o yaml", cmd.describe("gateway", gns, name_of(gw))],
-            )
-
-    says_missing = rr_bad and rr_reason == "InvalidCertificateRef" and "does not exist" in rr_msg
-    # The listener rejecting the Secret's content (expired, wrong type, no key) saw it exist:
-    # an evidence without it is not proof that it is missing.
-    says_exists = rr_bad and rr_reason == "InvalidCertificateRef" and not says_missing
-    secret_missing = secret is None and (idx.was_read("Secret") or says_missing) and not says_exists
-    if secret is None and not idx.was_read("Secret") and not says_missing and rr_bad and rr_reason == "RefNotPermitted":
-        secret_missing = False
-
-    certs = [c for c in idx.in_namespace("Certificate", sns) if spec(c).get("secretName") == sname]
-    certs.sort(key=lambda c: (condition(status(c).get("conditions"), "Ready") or {}).get("status") != "True")
-    cert = certs[0] if certs else None
+    if sns != ns_of(ls.gateway):
+        _cross_namespace_grant(ctx, ls, sns, sname, rr)
+    secret_missing = _secret_missing(ctx, secret, rr)
+    cert = _certificate_for(ctx, sns, sname)
     ctx.certificate = cert
     _cert_manager_health(ctx, cert, secret_missing)
-
     if cert is None:
-        _no_certificate(ctx, ls, sns, sname, secret_missing, rr)
+        _no_certificate(ctx, ls, sns, sname, secret_missing, rr.cond)
     else:
         walk_chain(ctx, cert, secret_missing)
+    _secret_node(ctx, secret, sns, sname, cert, secret_missing, rr)
+    _unusable_secret(ctx, secret, f"{sns}/{sname}", rr.cond if rr.rejects_content else None)
 
-    # The secret node and the stored certificate.
+
+@dataclass
+class _ResolvedRefs:
+    """The listener's ResolvedRefs condition: Envoy Gateway's own verdict on the Secret."""
+
+    cond: dict[str, Any] | None
+
+    @property
+    def bad(self) -> bool:
+        return self.cond is not None and self.cond.get("status") != "True"
+
+    @property
+    def reason(self) -> Any:
+        return (self.cond or {}).get("reason")
+
+    @property
+    def message(self) -> str:
+        return str((self.cond or {}).get("message") or "")
+
+    @property
+    def says_missing(self) -> bool:
+        return self.bad and self.reason == "InvalidCertificateRef" and "does not exist" in self.message
+
+    @property
+    def rejects_content(self) -> bool:
+        """The listener rejects the Secret's content (expired, wrong type, no key): it saw
+        the Secret exist."""
+        return self.bad and self.reason == "InvalidCertificateRef" and not self.says_missing
+
+
+def _cross_namespace_grant(ctx: Ctx, ls: Listener, sns: str, sname: str, rr: _ResolvedRefs) -> None:
+    """A Secret in another namespace needs a ReferenceGrant there."""
+    gw = ls.gateway
+    gns = ns_of(gw)
+    grant = grant_allows(ctx.idx, "Gateway", gns, "Secret", sns, sname)
+    if (rr.bad and rr.reason == "RefNotPermitted") or grant is False:
+        ctx.add(
+            "cert-refgrant-missing",
+            f"listener {ls.name} of Gateway {gns}/{name_of(gw)} refers to Secret {sns}/{sname} in another "
+            f"namespace and no ReferenceGrant in {sns} allows it"
+            + (f" ({rr.reason}: {rr.message})" if rr.bad else ""),
+            node="secret",
+            evidence={"gateway": f"{gns}/{name_of(gw)}", "secret": f"{sns}/{sname}", "listener_condition": rr.cond},
+            commands=[f"kubectl -n {sns} get referencegrants -o yaml", cmd.describe("gateway", gns, name_of(gw))],
+        )
+
+
+def _secret_missing(ctx: Ctx, secret: Obj | None, rr: _ResolvedRefs) -> bool:
+    """The Secret is known not to exist: the evidence holds the Secrets and not this one,
+    or the listener says so. A listener that rejects its content saw it exist, so an
+    evidence without it is not proof that it is missing."""
+    idx = ctx.idx
+    missing = secret is None and (idx.was_read("Secret") or rr.says_missing) and not rr.rejects_content
+    if secret is None and not idx.was_read("Secret") and not rr.says_missing and rr.bad and rr.reason == "RefNotPermitted":
+        missing = False
+    return missing
+
+
+def _certificate_for(ctx: Ctx, sns: str, sname: str) -> Obj | None:
+    """The Certificate that writes the Secret (a Ready one first)."""
+    certs = [c for c in ctx.idx.in_namespace("Certificate", sns) if spec(c).get("secretName") == sname]
+    certs.sort(key=lambda c: (condition(status(c).get("conditions"), "Ready") or {}).get("status") != "True")
+    return certs[0] if certs else None
+
+
+def _secret_node(ctx: Ctx, secret: Obj | None, sns: str, sname: str, cert: Obj | None,
+                 secret_missing: bool, rr: _ResolvedRefs) -> None:
+    """The secret node and the stored certificate."""
+    sref = f"{sns}/{sname}"
     if secret is not None:
         pem = secret_chain_pem(secret)
         ctx.secret_pem = pem
         if not pem:
             keys = as_list(secret.get("keys"))
             # Envoy Gateway's own verdict on the Secret decides whether this breaks the listener.
-            bad = rr is not None and rr.get("status") == "False"
+            bad = rr.cond is not None and rr.cond.get("status") == "False"
             ctx.set_node("secret", "fail" if bad else "warn", f"Secret {sref} holds no readable certificate in tls.crt", keys=keys)
         else:
             stored_certificate(ctx, sref, pem, cert)
     elif secret_missing:
-        node = ctx.nodes.get("secret")
-        if node is None:
-            ctx.set_node("secret", "fail", f"Secret {sref} does not exist", listener_condition=rr)
-        listener_says = f" (listener: {rr_reason}: {rr_msg})" if says_missing else ""
+        if ctx.nodes.get("secret") is None:
+            ctx.set_node("secret", "fail", f"Secret {sref} does not exist", listener_condition=rr.cond)
+        listener_says = f" (listener: {rr.reason}: {rr.message})" if rr.says_missing else ""
         ctx.add(
             "cert-secret-missing",
             f"the listener's Secret {sref} does not exist{listener_says}",
-            evidence={"secret": sref, "listener_condition": rr,
+            evidence={"secret": sref, "listener_condition": rr.cond,
                       "certificate": f"{ns_of(cert)}/{name_of(cert)}" if cert else None},
             commands=[f"kubectl -n {sns} get secret {sname}"]
             + ([cmd.cmctl_status(ns_of(cert), name_of(cert))] if cert else []),
         )
     else:
-        err = idx.read_error("Secret")
-        ok_per_listener = rr is not None and rr.get("status") == "True"
+        err = ctx.idx.read_error("Secret")
+        ok_per_listener = rr.cond is not None and rr.cond.get("status") == "True"
         if err is not None:
-            ctx.set_node("secret", "unknown", f"Secret {sref} could not be read: {err.get('reason')}", listener_condition=rr)
+            ctx.set_node("secret", "unknown", f"Secret {sref} could not be read: {err.get('reason')}", listener_condition=rr.cond)
         elif ok_per_listener:
             ctx.set_node("secret", "pass", f"Secret {sref} not in the evidence; the listener resolves it (ResolvedRefs=True)")
         else:
             # A snapshot without Secrets says nothing about them.
-            ctx.set_node("secret", "skip", f"Secret {sref} not in the evidence", listener_condition=rr)
-    _unusable_secret(ctx, secret, sref, rr if rr_bad and rr_reason == "InvalidCertificateRef" and not says_missing else None)
+            ctx.set_node("secret", "skip", f"Secret {sref} not in the evidence", listener_condition=rr.cond)
 
 
 _EXPIRY_WORDS = ("expired", "not yet valid", "valid after")

@@ -21,7 +21,6 @@ from edgedoctor.diagnosis.index import (
     status,
 )
 from edgedoctor.diagnosis.routes import attach, candidate_routes
-from edgedoctor.model import Status
 
 TLS_PROTOCOLS = ("HTTPS", "TLS")
 ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
@@ -200,63 +199,93 @@ def _target_annotation(ctx: Ctx, gw: Obj) -> list[str]:
 
 
 def diagnose_gateway(ctx: Ctx) -> None:
-    idx = ctx.idx
-    host = ctx.host
-    if not idx.all("Gateway"):
-        err = idx.read_error("Gateway")
-        if err is not None or not idx.was_read("Gateway"):
-            reason = err.get("reason") if err else "no Gateway objects in the evidence"
-            for node in ("load-balancer", "gateway", "listener"):
-                ctx.set_node(node, "unknown", f"Gateways could not be read: {reason}")
-            return
-    listener, considered = choose_listener(ctx, host)
-    if listener is None:
-        http_only = [
-            f"{ns_of(ls.gateway)}/{name_of(ls.gateway)}:{ls.name}"
-            for gw in idx.all("Gateway")
-            for ls in listeners(gw)
-            if ls.protocol == "HTTP" and gw_matches(ls.hostname, host)
-        ]
-        all_https = [
-            f"{ns_of(ls.gateway)}/{name_of(ls.gateway)}:{ls.name} ({ls.hostname or '*'})"
-            for gw in idx.all("Gateway")
-            for ls in listeners(gw)
-            if ls.protocol in TLS_PROTOCOLS
-        ]
-        msg = f"no HTTPS listener of any Gateway accepts {host}"
-        if http_only:
-            msg += f" (only plain-HTTP listeners do: {', '.join(http_only)})"
-        ctx.add(
-            "listener-no-match",
-            msg,
-            evidence={"https_listeners": all_https, "http_listeners_for_host": http_only},
-            commands=["kubectl get gateways -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,LISTENERS:.spec.listeners[*].hostname"],
-        )
-        ctx.set_node("load-balancer", "skip", "no Gateway serves the host")
-        ctx.set_node("gateway", "skip", "no Gateway has a listener for the host")
-        ctx.set_node("listener", "fail", msg, https_listeners=all_https)
+    """The listener that takes the host, its Gateway and class, and the address users reach."""
+    if _gateways_unread(ctx):
         return
-
+    listener, considered = choose_listener(ctx, ctx.host)
+    if listener is None:
+        _no_listener(ctx)
+        return
     gw = listener.gateway
     ctx.gateway = gw
     ctx.listener = listener
-    ctx.http_listener = choose_http_listener(gw, host)
+    ctx.http_listener = choose_http_listener(gw, ctx.host)
     gref = f"{ns_of(gw)}/{name_of(gw)}"
     class_ok = diagnose_gatewayclass(ctx, gw)
 
-    st = status(gw)
-    conds = st.get("conditions")
+    conds = status(gw).get("conditions")
     accepted = condition(conds, "Accepted")
     programmed = condition(conds, "Programmed")
     addresses = gateway_addresses(gw)
     targets = _target_annotation(ctx, gw)
     ctx.expected_addresses = targets or addresses
     ctx.expected_from = "target-annotation" if targets else ("gateway-status" if addresses else "none")
-    services = lb_services(ctx, gw)
-    svc_ev = [_service_evidence(s) for s in services]
+    svc_ev = [_service_evidence(s) for s in lb_services(ctx, gw)]
+    _load_balancer_node(ctx, addresses, targets, svc_ev, programmed)
 
-    # Load balancer: the address users' traffic reaches.
-    lb_ingress = [a for s in svc_ev for a in s.get("ingress", [])]
+    if class_ok:
+        problems = _gateway_problems(ctx, gw, addresses, svc_ev, accepted, programmed)
+    else:
+        problems = [f"GatewayClass {spec(gw).get('gatewayClassName')} not accepted"]
+    ctx.set_node(
+        "gateway",
+        "fail" if problems else "pass",
+        f"Gateway {gref}" + (f": {'; '.join(problems)}" if problems else " accepted and programmed"),
+        gateway=gref,
+        gatewayclass=spec(gw).get("gatewayClassName"),
+        accepted=(accepted or {}).get("status"),
+        programmed=(programmed or {}).get("status"),
+        considered=[f"{ns_of(c.gateway)}/{name_of(c.gateway)}:{c.name}" for c in considered] or None,
+    )
+    _listener_node(ctx, listener, [a for s in svc_ev for a in s.get("ingress", [])])
+
+
+def _gateways_unread(ctx: Ctx) -> bool:
+    """No Gateway in the evidence because none could be read: the edge nodes are unknown."""
+    idx = ctx.idx
+    if idx.all("Gateway"):
+        return False
+    err = idx.read_error("Gateway")
+    if err is None and idx.was_read("Gateway"):
+        return False
+    reason = err.get("reason") if err else "no Gateway objects in the evidence"
+    for node in ("load-balancer", "gateway", "listener"):
+        ctx.set_node(node, "unknown", f"Gateways could not be read: {reason}")
+    return True
+
+
+def _no_listener(ctx: Ctx) -> None:
+    host = ctx.host
+    gateways = ctx.idx.all("Gateway")
+    http_only = [
+        f"{ns_of(ls.gateway)}/{name_of(ls.gateway)}:{ls.name}"
+        for gw in gateways
+        for ls in listeners(gw)
+        if ls.protocol == "HTTP" and gw_matches(ls.hostname, host)
+    ]
+    all_https = [
+        f"{ns_of(ls.gateway)}/{name_of(ls.gateway)}:{ls.name} ({ls.hostname or '*'})"
+        for gw in gateways
+        for ls in listeners(gw)
+        if ls.protocol in TLS_PROTOCOLS
+    ]
+    msg = f"no HTTPS listener of any Gateway accepts {host}"
+    if http_only:
+        msg += f" (only plain-HTTP listeners do: {', '.join(http_only)})"
+    ctx.add(
+        "listener-no-match",
+        msg,
+        evidence={"https_listeners": all_https, "http_listeners_for_host": http_only},
+        commands=["kubectl get gateways -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,LISTENERS:.spec.listeners[*].hostname"],
+    )
+    ctx.set_node("load-balancer", "skip", "no Gateway serves the host")
+    ctx.set_node("gateway", "skip", "no Gateway has a listener for the host")
+    ctx.set_node("listener", "fail", msg, https_listeners=all_https)
+
+
+def _load_balancer_node(ctx: Ctx, addresses: list[str], targets: list[str], svc_ev: list[dict[str, Any]],
+                        programmed: dict[str, Any] | None) -> None:
+    """The address users' traffic reaches."""
     if addresses:
         ctx.set_node(
             "load-balancer",
@@ -266,90 +295,91 @@ def diagnose_gateway(ctx: Ctx) -> None:
             target_annotation=targets or None,
             services=svc_ev or None,
         )
-    else:
-        prog_reason = (programmed or {}).get("reason")
-        summary = "the Gateway has no address"
-        if svc_ev:
-            s0 = svc_ev[0]
-            summary += f"; Service {s0['service']} ({s0.get('type')}) has no load-balancer ingress"
-        ctx.set_node("load-balancer", "fail", summary, services=svc_ev or None, programmed_reason=prog_reason)
+        return
+    summary = "the Gateway has no address"
+    if svc_ev:
+        s0 = svc_ev[0]
+        summary += f"; Service {s0['service']} ({s0.get('type')}) has no load-balancer ingress"
+    ctx.set_node("load-balancer", "fail", summary, services=svc_ev or None,
+                 programmed_reason=(programmed or {}).get("reason"))
 
-    gw_summary = []
-    gw_status: Status = "pass"
-    if not class_ok:
-        gw_status = "fail"
-        gw_summary.append(f"GatewayClass {spec(gw).get('gatewayClassName')} not accepted")
-    reconciled = accepted is not None or programmed is not None
-    if not addresses and class_ok and reconciled:
-        reason = (programmed or {}).get("reason")
-        pending = [s for s in svc_ev if not s.get("ingress")]
-        msg = f"Gateway {gref} has no address"
-        if programmed is not None:
-            msg += f" (Programmed={programmed.get('status')} {reason}: {programmed.get('message', '')})"
-        if pending:
-            p = pending[0]
-            msg += f"; its {p.get('type')} Service {p['service']} has no external IP (<pending>)"
-        ctx.add(
-            "gateway-no-address",
-            msg,
-            evidence={"gateway": gref, "programmed": programmed, "services": svc_ev},
-            commands=[
-                cmd.describe("gateway", ns_of(gw), name_of(gw)),
-                f"kubectl get svc -A -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)},gateway.envoyproxy.io/owning-gateway-namespace={ns_of(gw)}",
-            ],
-        )
-        gw_status = "fail"
-        gw_summary.append("no address")
-    elif class_ok:
-        problems = []
-        if accepted is not None and accepted.get("status") != "True":
-            problems.append(("Accepted", accepted))
-        if programmed is not None and programmed.get("status") != "True":
-            problems.append(("Programmed", programmed))
-        if accepted is None and programmed is None:
-            problems.append(("status", {"reason": "Pending", "message": "no conditions: no controller has reconciled the Gateway"}))
-        if problems:
-            text = "; ".join(
-                f"{t}={c.get('status', 'unset')} {c.get('reason', '')}: {c.get('message', '')}".strip()
-                for t, c in problems
-            )
-            ctx.add(
-                "gateway-not-programmed",
-                f"Gateway {gref} is not programmed ({text})",
-                evidence={"gateway": gref, "conditions": [c for _, c in problems]},
-                commands=[cmd.describe("gateway", ns_of(gw), name_of(gw))],
-            )
-            gw_status = "fail"
-            gw_summary.append(text)
-    if gw_status == "pass" and class_ok:
-        dp = _data_plane(ctx, gw)
-        down = [d for d in dp if not deployment_available(d)]
-        if dp and len(down) == len(dp):
-            d0 = down[0]
-            st0 = status(d0)
-            text = (
-                f"the Envoy data plane Deployment {ns_of(d0)}/{name_of(d0)} has "
-                f"{st0.get('availableReplicas') or 0}/{spec(d0).get('replicas', 1)} available replicas"
-            )
-            ctx.add(
-                "gateway-not-programmed",
-                f"Gateway {gref} has no running data plane: {text}",
-                evidence={"gateway": gref, "deployments": [f"{ns_of(d)}/{name_of(d)}" for d in dp]},
-                commands=[f"kubectl -n {ns_of(d0)} get deploy {name_of(d0)}", f"kubectl -n {ns_of(d0)} describe pods -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)}"],
-            )
-            gw_status = "fail"
-            gw_summary.append(text)
-    ctx.set_node(
-        "gateway",
-        gw_status,
-        f"Gateway {gref}" + (f": {'; '.join(gw_summary)}" if gw_summary else " accepted and programmed"),
-        gateway=gref,
-        gatewayclass=spec(gw).get("gatewayClassName"),
-        accepted=(accepted or {}).get("status"),
-        programmed=(programmed or {}).get("status"),
-        considered=[f"{ns_of(c.gateway)}/{name_of(c.gateway)}:{c.name}" for c in considered] or None,
+
+def _gateway_problems(ctx: Ctx, gw: Obj, addresses: list[str], svc_ev: list[dict[str, Any]],
+                      accepted: dict[str, Any] | None, programmed: dict[str, Any] | None) -> list[str]:
+    """What keeps a Gateway of an accepted class from serving (reported; the first found)."""
+    if not addresses and (accepted is not None or programmed is not None):
+        _no_address(ctx, gw, svc_ev, programmed)
+        return ["no address"]
+    text = _not_programmed(ctx, gw, accepted, programmed) or _data_plane_down(ctx, gw)
+    return [text] if text else []
+
+
+def _no_address(ctx: Ctx, gw: Obj, svc_ev: list[dict[str, Any]], programmed: dict[str, Any] | None) -> None:
+    gref = f"{ns_of(gw)}/{name_of(gw)}"
+    reason = (programmed or {}).get("reason")
+    pending = [s for s in svc_ev if not s.get("ingress")]
+    msg = f"Gateway {gref} has no address"
+    if programmed is not None:
+        msg += f" (Programmed={programmed.get('status')} {reason}: {programmed.get('message', '')})"
+    if pending:
+        p = pending[0]
+        msg += f"; its {p.get('type')} Service {p['service']} has no external IP (<pending>)"
+    ctx.add(
+        "gateway-no-address",
+        msg,
+        evidence={"gateway": gref, "programmed": programmed, "services": svc_ev},
+        commands=[
+            cmd.describe("gateway", ns_of(gw), name_of(gw)),
+            f"kubectl get svc -A -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)},gateway.envoyproxy.io/owning-gateway-namespace={ns_of(gw)}",
+        ],
     )
-    _listener_node(ctx, listener, lb_ingress)
+
+
+def _not_programmed(ctx: Ctx, gw: Obj, accepted: dict[str, Any] | None,
+                    programmed: dict[str, Any] | None) -> str | None:
+    """The Gateway's own conditions say it is not accepted or programmed (or nothing says)."""
+    gref = f"{ns_of(gw)}/{name_of(gw)}"
+    problems = []
+    if accepted is not None and accepted.get("status") != "True":
+        problems.append(("Accepted", accepted))
+    if programmed is not None and programmed.get("status") != "True":
+        problems.append(("Programmed", programmed))
+    if accepted is None and programmed is None:
+        problems.append(("status", {"reason": "Pending", "message": "no conditions: no controller has reconciled the Gateway"}))
+    if not problems:
+        return None
+    text = "; ".join(
+        f"{t}={c.get('status', 'unset')} {c.get('reason', '')}: {c.get('message', '')}".strip()
+        for t, c in problems
+    )
+    ctx.add(
+        "gateway-not-programmed",
+        f"Gateway {gref} is not programmed ({text})",
+        evidence={"gateway": gref, "conditions": [c for _, c in problems]},
+        commands=[cmd.describe("gateway", ns_of(gw), name_of(gw))],
+    )
+    return text
+
+
+def _data_plane_down(ctx: Ctx, gw: Obj) -> str | None:
+    """Every Envoy data plane Deployment of the Gateway is unavailable."""
+    dp = _data_plane(ctx, gw)
+    down = [d for d in dp if not deployment_available(d)]
+    if not dp or len(down) != len(dp):
+        return None
+    d0 = down[0]
+    st0 = status(d0)
+    text = (
+        f"the Envoy data plane Deployment {ns_of(d0)}/{name_of(d0)} has "
+        f"{st0.get('availableReplicas') or 0}/{spec(d0).get('replicas', 1)} available replicas"
+    )
+    ctx.add(
+        "gateway-not-programmed",
+        f"Gateway {ns_of(gw)}/{name_of(gw)} has no running data plane: {text}",
+        evidence={"gateway": f"{ns_of(gw)}/{name_of(gw)}", "deployments": [f"{ns_of(d)}/{name_of(d)}" for d in dp]},
+        commands=[f"kubectl -n {ns_of(d0)} get deploy {name_of(d0)}", f"kubectl -n {ns_of(d0)} describe pods -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)}"],
+    )
+    return text
 
 
 def _data_plane(ctx: Ctx, gw: Obj) -> list[Obj]:

@@ -48,6 +48,7 @@ def _effective(att: Attachment, listener_cert_broken: bool) -> bool:
 
 
 def diagnose_route(ctx: Ctx) -> None:
+    """The HTTPRoute that carries the host on the chosen listener, and its backend."""
     ls = ctx.listener
     if ls is None:
         reason = "no listener accepts the host" if ctx.nodes.get("listener") else "Gateways not read"
@@ -64,67 +65,78 @@ def diagnose_route(ctx: Ctx) -> None:
     atts = [a for a in (attach(ctx.idx, r, ls, host) for r in candidate_routes(ctx.idx, host)) if a]
     effective = sorted((a for a in atts if _effective(a, ctx.listener_cert_broken)), key=precedence_key)
     broken = [a for a in atts if not _effective(a, ctx.listener_cert_broken)]
-    gw = ls.gateway
-    gref = f"{ns_of(gw)}/{name_of(gw)}"
-
     if not atts:
-        msg = f"no HTTPRoute names {host} (directly or through a wildcard) on Gateway {gref}"
-        ctx.add(
-            "route-missing",
-            msg,
-            evidence={"gateway": gref, "listener": ls.name},
-            commands=["kubectl get httproutes -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,HOSTS:.spec.hostnames,PARENTS:.spec.parentRefs[*].name"],
-        )
-        ctx.set_node("route", "fail", msg)
-        ctx.set_node("backend", "skip", "no route")
+        _route_missing(ctx, ls)
         return
-
     winner = effective[0] if effective else None
     specific_broken = [
         a for a in broken if winner is None or precedence_key(a) < precedence_key(winner)
     ]
-    # A more specific route exists but does not carry traffic while a wildcard one does.
     if winner is not None and specific_broken and winner.hostname != host:
-        sb = specific_broken[0]
-        why = _why_not(sb, ls)
-        ctx.add(
-            "route-shadowed-by-wildcard",
-            f"{host} is served by {_rref(winner.route)} ({winner.hostname or 'no hostname'}) because "
-            f"the specific {_rref(sb.route)} is not attached: {why}; users get the catch-all answer instead of the app",
-            evidence={
-                "served_by": _att_ev(winner),
-                "specific_route": _att_ev(sb),
-            },
-            commands=[
-                cmd.describe("httproute", ns_of(sb.route), name_of(sb.route)),
-                f"curl -sk -o /dev/null -w '%{{http_code}}\\n' https://{host}/",
-            ],
-        )
-        _route_not_accepted_secondary(ctx, sb, ls)
-        ctx.route = winner.route
-        ctx.route_accepted = True
-        ctx.set_node("route", "fail", f"{host} lands on {_rref(winner.route)} instead of {_rref(sb.route)}",
-                     served_by=_att_ev(winner), specific_route=_att_ev(sb))
-        diagnose_backend(ctx, winner.route)
-        return
+        _shadowed_by_wildcard(ctx, ls, winner, specific_broken[0])
+    elif winner is None:
+        _not_accepted(ctx, ls, sorted(broken, key=precedence_key)[0])
+    else:
+        _route_serves(ctx, ls, winner, effective[1:])
 
-    if winner is None:
-        sb = sorted(broken, key=precedence_key)[0]
-        ctx.route = sb.route
-        why = _why_not(sb, ls)
-        ctx.add(
-            "route-not-accepted",
-            f"{_rref(sb.route)} names {host} but is not attached to {gref} listener {ls.name}: {why}",
-            evidence=_att_ev(sb),
-            commands=[
-                cmd.describe("httproute", ns_of(sb.route), name_of(sb.route)),
-                f"kubectl -n {ns_of(gw)} get gateway {name_of(gw)} -o jsonpath='{{.spec.listeners}}'",
-            ],
-        )
-        ctx.set_node("route", "fail", f"{_rref(sb.route)} not accepted: {why}", **_att_ev(sb))
-        ctx.set_node("backend", "skip", "route not accepted")
-        return
 
+def _route_missing(ctx: Ctx, ls: Listener) -> None:
+    gref = f"{ns_of(ls.gateway)}/{name_of(ls.gateway)}"
+    msg = f"no HTTPRoute names {ctx.host} (directly or through a wildcard) on Gateway {gref}"
+    ctx.add(
+        "route-missing",
+        msg,
+        evidence={"gateway": gref, "listener": ls.name},
+        commands=["kubectl get httproutes -A -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,HOSTS:.spec.hostnames,PARENTS:.spec.parentRefs[*].name"],
+    )
+    ctx.set_node("route", "fail", msg)
+    ctx.set_node("backend", "skip", "no route")
+
+
+def _shadowed_by_wildcard(ctx: Ctx, ls: Listener, winner: Attachment, sb: Attachment) -> None:
+    """A more specific route exists but does not carry traffic while a wildcard one does."""
+    host = ctx.host
+    why = _why_not(sb, ls)
+    ctx.add(
+        "route-shadowed-by-wildcard",
+        f"{host} is served by {_rref(winner.route)} ({winner.hostname or 'no hostname'}) because "
+        f"the specific {_rref(sb.route)} is not attached: {why}; users get the catch-all answer instead of the app",
+        evidence={
+            "served_by": _att_ev(winner),
+            "specific_route": _att_ev(sb),
+        },
+        commands=[
+            cmd.describe("httproute", ns_of(sb.route), name_of(sb.route)),
+            f"curl -sk -o /dev/null -w '%{{http_code}}\\n' https://{host}/",
+        ],
+    )
+    _route_not_accepted_secondary(ctx, sb, ls)
+    ctx.route = winner.route
+    ctx.route_accepted = True
+    ctx.set_node("route", "fail", f"{host} lands on {_rref(winner.route)} instead of {_rref(sb.route)}",
+                 served_by=_att_ev(winner), specific_route=_att_ev(sb))
+    diagnose_backend(ctx, winner.route)
+
+
+def _not_accepted(ctx: Ctx, ls: Listener, sb: Attachment) -> None:
+    """Routes name the host but none is attached to the listener: the most specific one says why."""
+    gw = ls.gateway
+    ctx.route = sb.route
+    why = _why_not(sb, ls)
+    ctx.add(
+        "route-not-accepted",
+        f"{_rref(sb.route)} names {ctx.host} but is not attached to {ns_of(gw)}/{name_of(gw)} listener {ls.name}: {why}",
+        evidence=_att_ev(sb),
+        commands=[
+            cmd.describe("httproute", ns_of(sb.route), name_of(sb.route)),
+            f"kubectl -n {ns_of(gw)} get gateway {name_of(gw)} -o jsonpath='{{.spec.listeners}}'",
+        ],
+    )
+    ctx.set_node("route", "fail", f"{_rref(sb.route)} not accepted: {why}", **_att_ev(sb))
+    ctx.set_node("backend", "skip", "route not accepted")
+
+
+def _route_serves(ctx: Ctx, ls: Listener, winner: Attachment, others: list[Attachment]) -> None:
     ctx.route = winner.route
     ctx.route_accepted = True
     ctx.route_parent_status = winner.status_entry
@@ -138,8 +150,8 @@ def diagnose_route(ctx: Ctx) -> None:
         if lnode is not None and lnode.status == "pass":
             ctx.set_node("listener", "fail", why, **lnode.details)
         ctx.notes.append(why)
-    _conflicts(ctx, winner, effective[1:])
-    ctx.set_node("route", "pass", f"{_rref(winner.route)} serves {host} on listener {ls.name}", **_att_ev(winner))
+    _conflicts(ctx, winner, others)
+    ctx.set_node("route", "pass", f"{_rref(winner.route)} serves {ctx.host} on listener {ls.name}", **_att_ev(winner))
     diagnose_backend(ctx, winner.route, winner)
 
 
