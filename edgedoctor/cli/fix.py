@@ -263,63 +263,87 @@ def _live(plan: Plan, args: Any, opts: Any, ev: Any, before: Any, *, apply: bool
             ex.audit.check()
         except AuditError as e:
             return _err(f"{e}: no change is made without an audit log")
-        _out("")
-        _out("Reads (live):")
-        for s in plan.steps:
-            if s.kind == "read" and s.check != "rediagnose":
-                r = ex.run_read(s)
-                head = r.details.get("interpretation")
-                objs = r.details.get("objects") or []
-                _out(f"  {s.id}: {head or ('' if objs else r.message)}".rstrip())
-                for line in objs:
-                    _out(f"      {line}")
-        _out("")
-        _out("Dry run (access review, then the API server's dry run; nothing is changed):")
-        pre: dict[str, StepResult] = {}
-        for s in plan.change_steps:
-            r = ex.dry_run(s)
-            pre[s.id] = r
-            _out(f"  {s.id}: [{r.outcome}] {r.message}")
+        _live_reads(plan, ex)
+        pre = _live_dry_runs(plan, ex)
         considered = considered_steps(plan, yes)
         # Manual steps (a controller upgrade through Helm/Git) are instructions, not failures;
         # the steps that need them done carry a precondition that refuses them until then.
         manual = [s for s in considered if s.change and s.change.get("op") == "manual" and not s.satisfied]
-        bad = [s for s in considered if s not in manual and pre[s.id].outcome in ("denied", "failed", "conflict", "blocked", "refused")]
         if not apply:
-            _out("")
-            if yes:
-                _out("--yes confirms changes only together with --apply.")
-            hard = [s for s in considered if pre[s.id].outcome in ("denied", "failed", "conflict")]
-            if hard:
-                _out(f"No change was made. {len(hard)} step(s) would be refused: " + ", ".join(s.id for s in hard) + ".")
-                return EXIT_REFUSED
-            if all(pre[s.id].outcome == "unchanged" for s in considered):
-                _out("Nothing to change: every step is already in place.")
-            elif all(pre[s.id].outcome == "unchanged" or s in manual for s in considered):
-                _out("Dry run only: nothing was changed. The remaining change is manual (Helm/GitOps): make it as shown above.")
-            else:
-                _out(f"Dry run only: nothing was changed. To make the changes: edgedoctor fix {plan.playbook_id} {plan.host} --apply")
-            return EXIT_OK
-        fatal = fatal_steps(considered, bad, pre)
-        if fatal:
-            for s in considered:
-                if pre[s.id].outcome not in ("unchanged",):
-                    ex.record(s, "refused", f"not applied: {'; '.join(f'{b.id}: {pre[b.id].message}' for b in fatal)}")
-            more = f" (and {len(fatal) - 1} more step(s))" if len(fatal) > 1 else ""
-            return _err(f"no change was made: {fatal[0].id}: {pre[fatal[0].id].message}{more}")
-        todo = [s for s in considered if pre[s.id].outcome == "ok"]
-        if not todo and manual:
-            return _err("nothing edgedoctor can apply: " + ", ".join(s.id for s in manual)
-                        + " is a Helm/GitOps change to make as shown above")
-        if not todo:
-            _out("")
-            _out("Nothing to change: every step is already in place.")
-            return EXIT_OK
+            return _dry_run_outcome(plan, considered, manual, pre, yes)
+        todo = _steps_to_apply(ex, considered, manual, pre)
+        if isinstance(todo, int):
+            return todo
         if not yes and not _is_terminal():
             for s in todo:
                 ex.record(s, "refused", "no terminal to confirm on and no --yes: not applied")
             return _err("no terminal to confirm the changes on, and no --yes: nothing was changed")
         return _apply_loop(plan, ex, todo, pre, before, yes, rediagnose, EvidenceError)
+
+
+def _live_reads(plan: Plan, ex: Any) -> None:
+    _out("")
+    _out("Reads (live):")
+    for s in plan.steps:
+        if s.kind == "read" and s.check != "rediagnose":
+            r = ex.run_read(s)
+            head = r.details.get("interpretation")
+            objs = r.details.get("objects") or []
+            _out(f"  {s.id}: {head or ('' if objs else r.message)}".rstrip())
+            for line in objs:
+                _out(f"      {line}")
+
+
+def _live_dry_runs(plan: Plan, ex: Any) -> dict[str, StepResult]:
+    _out("")
+    _out("Dry run (access review, then the API server's dry run; nothing is changed):")
+    pre: dict[str, StepResult] = {}
+    for s in plan.change_steps:
+        r = ex.dry_run(s)
+        pre[s.id] = r
+        _out(f"  {s.id}: [{r.outcome}] {r.message}")
+    return pre
+
+
+def _dry_run_outcome(plan: Plan, considered: list[StepPlan], manual: list[StepPlan],
+                     pre: dict[str, StepResult], yes: bool) -> int:
+    """Without --apply: what the dry run says would happen, and its exit code."""
+    _out("")
+    if yes:
+        _out("--yes confirms changes only together with --apply.")
+    hard = [s for s in considered if pre[s.id].outcome in ("denied", "failed", "conflict")]
+    if hard:
+        _out(f"No change was made. {len(hard)} step(s) would be refused: " + ", ".join(s.id for s in hard) + ".")
+        return EXIT_REFUSED
+    if all(pre[s.id].outcome == "unchanged" for s in considered):
+        _out("Nothing to change: every step is already in place.")
+    elif all(pre[s.id].outcome == "unchanged" or s in manual for s in considered):
+        _out("Dry run only: nothing was changed. The remaining change is manual (Helm/GitOps): make it as shown above.")
+    else:
+        _out(f"Dry run only: nothing was changed. To make the changes: edgedoctor fix {plan.playbook_id} {plan.host} --apply")
+    return EXIT_OK
+
+
+def _steps_to_apply(ex: Any, considered: list[StepPlan], manual: list[StepPlan],
+                    pre: dict[str, StepResult]) -> list[StepPlan] | int:
+    """The steps the dry run cleared, or the exit code when none is to be applied."""
+    bad = [s for s in considered if s not in manual and pre[s.id].outcome in ("denied", "failed", "conflict", "blocked", "refused")]
+    fatal = fatal_steps(considered, bad, pre)
+    if fatal:
+        for s in considered:
+            if pre[s.id].outcome not in ("unchanged",):
+                ex.record(s, "refused", f"not applied: {'; '.join(f'{b.id}: {pre[b.id].message}' for b in fatal)}")
+        more = f" (and {len(fatal) - 1} more step(s))" if len(fatal) > 1 else ""
+        return _err(f"no change was made: {fatal[0].id}: {pre[fatal[0].id].message}{more}")
+    todo = [s for s in considered if pre[s.id].outcome == "ok"]
+    if not todo and manual:
+        return _err("nothing edgedoctor can apply: " + ", ".join(s.id for s in manual)
+                    + " is a Helm/GitOps change to make as shown above")
+    if not todo:
+        _out("")
+        _out("Nothing to change: every step is already in place.")
+        return EXIT_OK
+    return todo
 
 
 def _apply_loop(plan: Plan, ex: Any, todo: list[StepPlan], pre: dict[str, StepResult], before: Any, yes: bool,

@@ -32,8 +32,7 @@ class DnsAnalysis(WorldBase):
             self.nodes["dns"] = NodeResult("dns", "skip", "not probed (offline)")
             return
         host = self.host
-        facts = self.facts
-        expected = [norm_target(a) for a in facts.expected_addresses or [] if a]
+        expected = [norm_target(a) for a in self.facts.expected_addresses or [] if a]
         auth = address_views(dns, host, "authoritative")
         rec = address_views(dns, host, "recursive")
         wild = wildcard_answers(dns)
@@ -41,7 +40,7 @@ class DnsAnalysis(WorldBase):
             "zone": dns.get("zone"),
             "soa": dns.get("soa"),
             "expected": expected,
-            "expected_from": facts.expected_from,
+            "expected_from": self.facts.expected_from,
             "authoritative": auth,
             "recursive": rec,
             "wildcard": wild,
@@ -49,38 +48,66 @@ class DnsAnalysis(WorldBase):
         first_auth = auth[0]["server"] if auth else None
         answering = [v for v in auth if v["state"] != "error"]
         if not answering:
-            why = dns.get("zone_error") or "; ".join(v.get("error", "") for v in auth) or "no authoritative server was asked"
-            if rec and any(v["state"] == "answer" for v in rec):
-                details["note"] = "the resolvers answer, but the authoritative view could not be established"
-            self.nodes["dns"] = NodeResult("dns", "unknown", f"authoritative DNS for {host} unknown: {why}", details)
-            self.auth_state = "unknown"
+            self._authoritative_unknown(dns, auth, rec, details)
             return
 
         auth_addrs = list(dict.fromkeys(a for v in answering for a in v["addresses"]))
         auth_names = list(dict.fromkeys(c for v in answering for c in v["cnames"]))
-        have = [v for v in answering if v["state"] == "answer"]
-        missing = [v for v in answering if v["state"] != "answer"]
         cmds = [dig(host, "A", v["server"]) for v in auth[:2]]
-        summary = ""
-        status: Status = "pass"
-
         # Cloudflare-proxied answers: the Gateway's address is not what users reach.
-        cf = {a: cloudflare_range(a) for a in auth_addrs}
-        cf_hits = {a: r for a, r in cf.items() if r}
+        cf_hits = {a: r for a, r in ((a, cloudflare_range(a)) for a in auth_addrs) if r}
         if cf_hits and len(cf_hits) == len(auth_addrs):
             self.proxied = True
 
+        status, summary = self._authoritative_coverage(dns, answering, auth_addrs, expected, cmds, first_auth)
+        if any(v["state"] == "answer" for v in answering):
+            target = self._authoritative_target(expected, auth_addrs, auth_names, cf_hits, cmds)
+            if target is not None:
+                status, summary = "fail", target
+            masked = self._wildcard_masking(wild, auth_addrs, cmds, first_auth)
+            if masked is not None and status == "pass":
+                status, summary = "warn", masked
+
+        if self.auth_state in ("right", "answer", "split"):
+            s, m = self._recursive(rec, auth_addrs, auth_names, expected)
+            if s != "pass" and status == "pass":
+                status, summary = s, m
+        if self.facts.external_dns is not None:
+            self._ownership(dns, details)
+
+        if not summary:
+            summary = self._resolves_summary(answering, rec, auth_addrs, auth_names, expected)
+        for f in self.findings:
+            if f.node == "dns" and f.severity == "critical" and status != "fail":
+                status, summary = "fail", f.message
+        self.nodes["dns"] = NodeResult("dns", status, summary, details)
+
+    def _authoritative_unknown(self, dns: dict[str, Any], auth: list[dict[str, Any]], rec: list[dict[str, Any]],
+                               details: dict[str, Any]) -> None:
+        """No authoritative server answered: what the host resolves to is not established."""
+        why = dns.get("zone_error") or "; ".join(v.get("error", "") for v in auth) or "no authoritative server was asked"
+        if rec and any(v["state"] == "answer" for v in rec):
+            details["note"] = "the resolvers answer, but the authoritative view could not be established"
+        self.nodes["dns"] = NodeResult("dns", "unknown", f"authoritative DNS for {self.host} unknown: {why}", details)
+        self.auth_state = "unknown"
+
+    def _authoritative_coverage(self, dns: dict[str, Any], answering: list[dict[str, Any]], auth_addrs: list[str],
+                                expected: list[str], cmds: list[str], first_auth: str | None) -> tuple[Status, str]:
+        """Does every authoritative server that answers have the host's record?"""
+        host = self.host
+        have = [v for v in answering if v["state"] == "answer"]
+        missing = [v for v in answering if v["state"] != "answer"]
         if not have:
             self.auth_state = "missing"
             kind = "NXDOMAIN" if any(v["state"] == "nxdomain" for v in missing) else "no A/AAAA records (NODATA)"
             msg = f"the authoritative servers answer {kind} for {host}"
             if expected:
-                msg += f"; expected {', '.join(expected)} ({facts.expected_from})"
+                msg += f"; expected {', '.join(expected)} ({self.facts.expected_from})"
             ev = {"servers": [v["server"] for v in missing], "answer": kind, "expected": expected,
                   "zone": dns.get("zone")}
             self.add("dns-no-record", msg, evidence=ev, commands=cmds + [dig(f"a-{host}", "TXT", first_auth)] if first_auth else cmds)
-            status, summary = "fail", msg
-        elif missing:
+            return "fail", msg
+        if missing:
             # Some authoritative servers lack the record: a secondary has not caught up.
             self.auth_state = "split"
             msg = (f"authoritative servers disagree about {host}: {', '.join(v['server'] for v in have)} "
@@ -89,60 +116,59 @@ class DnsAnalysis(WorldBase):
             self.add("dns-propagation", msg, evidence={"have": [v["server"] for v in have], "missing": [v["server"] for v in missing],
                       "serials": serials}, commands=[dig(host, "A", v["server"]) for v in answering]
                      + [dig(dns.get("zone") or host, "SOA", v["server"]) for v in answering])
-            status, summary = "warn", msg
+            return "warn", msg
+        return "pass", ""
 
-        if have:
-            matches = self._matches(expected, auth_addrs, auth_names)
-            if self.proxied and facts.cloudflare_proxied is not False:
-                msg = (f"{host} resolves to Cloudflare ({', '.join(f'{a} in {r}' for a, r in cf_hits.items())}), "
-                       f"not to the Gateway" + (f" ({', '.join(expected)})" if expected else ""))
-                self.add("dns-cloudflare-proxied", msg, evidence={"answer": auth_addrs, "cloudflare_ranges": cf_hits, "expected": expected,
-                          "annotation_proxied": facts.cloudflare_proxied}, commands=cmds + [curl_cmd(host, auth_addrs[0], "https", 443)])
-                status, summary = "fail", msg
-                self.auth_state = "proxied"
-            elif matches is False:
-                self.auth_state = "wrong"
-                extra = sorted(set(auth_addrs + auth_names) - set(expected))
-                lost = sorted(set(expected) - set(auth_addrs + auth_names))
-                msg = (f"the authoritative answer for {host} is {', '.join(auth_addrs or auth_names)}, "
-                       f"but the Gateway's address is {', '.join(expected)} ({facts.expected_from})")
-                self.add("dns-wrong-target", msg, evidence={"answer": auth_addrs, "cnames": auth_names, "expected": expected,
-                          "unexpected": extra, "missing": lost}, commands=cmds)
-                status, summary = "fail", msg
-            elif self.auth_state is None:
-                self.auth_state = "right" if matches else "answer"
+    def _authoritative_target(self, expected: list[str], auth_addrs: list[str], auth_names: list[str],
+                              cf_hits: dict[str, str], cmds: list[str]) -> str | None:
+        """Does the authoritative answer point at the Gateway? The failure, when it does not."""
+        host, facts = self.host, self.facts
+        matches = self._matches(expected, auth_addrs, auth_names)
+        if self.proxied and facts.cloudflare_proxied is not False:
+            msg = (f"{host} resolves to Cloudflare ({', '.join(f'{a} in {r}' for a, r in cf_hits.items())}), "
+                   f"not to the Gateway" + (f" ({', '.join(expected)})" if expected else ""))
+            self.add("dns-cloudflare-proxied", msg, evidence={"answer": auth_addrs, "cloudflare_ranges": cf_hits, "expected": expected,
+                      "annotation_proxied": facts.cloudflare_proxied}, commands=cmds + [curl_cmd(host, auth_addrs[0], "https", 443)])
+            self.auth_state = "proxied"
+            return msg
+        if matches is False:
+            self.auth_state = "wrong"
+            extra = sorted(set(auth_addrs + auth_names) - set(expected))
+            lost = sorted(set(expected) - set(auth_addrs + auth_names))
+            msg = (f"the authoritative answer for {host} is {', '.join(auth_addrs or auth_names)}, "
+                   f"but the Gateway's address is {', '.join(expected)} ({facts.expected_from})")
+            self.add("dns-wrong-target", msg, evidence={"answer": auth_addrs, "cnames": auth_names, "expected": expected,
+                      "unexpected": extra, "missing": lost}, commands=cmds)
+            return msg
+        if self.auth_state is None:
+            self.auth_state = "right" if matches else "answer"
+        return None
 
-            if wild["host_only_by_wildcard"]:
-                msg = (f"{host} has no record of its own: a wildcard answers for it "
-                       f"({', '.join(wild['wildcard_answer'])}), hiding that the specific record is missing")
-                self.add("dns-wildcard-masking", msg, evidence={"wildcard_answer": wild["wildcard_answer"], "servers": wild["servers"],
-                          "host_answer": auth_addrs}, commands=cmds + [dig(f"edgedoctor-random-label-check.{host.split('.', 1)[1]}", "A", first_auth),
-                                 dig(f"*.{host.split('.', 1)[1]}", "A", first_auth)] if first_auth else cmds)
-                if status == "pass":
-                    status, summary = "warn", msg
+    def _wildcard_masking(self, wild: dict[str, Any], auth_addrs: list[str], cmds: list[str],
+                          first_auth: str | None) -> str | None:
+        """The host answers only through a wildcard (reported; the message, when it does)."""
+        if not wild["host_only_by_wildcard"]:
+            return None
+        host = self.host
+        msg = (f"{host} has no record of its own: a wildcard answers for it "
+               f"({', '.join(wild['wildcard_answer'])}), hiding that the specific record is missing")
+        self.add("dns-wildcard-masking", msg, evidence={"wildcard_answer": wild["wildcard_answer"], "servers": wild["servers"],
+                  "host_answer": auth_addrs}, commands=cmds + [dig(f"edgedoctor-random-label-check.{host.split('.', 1)[1]}", "A", first_auth),
+                         dig(f"*.{host.split('.', 1)[1]}", "A", first_auth)] if first_auth else cmds)
+        return msg
 
-        if self.auth_state in ("right", "answer", "split"):
-            s, m = self._recursive(rec, auth_addrs, auth_names, expected)
-            if s != "pass" and status == "pass":
-                status, summary = s, m
-        if facts.external_dns is not None:
-            self._ownership(dns, details)
-
-        if not summary:
-            where = f"{len(answering)} authoritative server{'s' if len(answering) != 1 else ''}"
-            ok_rec = [v for v in rec if v["state"] == "answer"]
-            if ok_rec:
-                where += f" and {len(ok_rec)} resolver{'s' if len(ok_rec) != 1 else ''}"
-            target = ", ".join(auth_addrs or auth_names)
-            summary = f"{host} resolves to {target} at {where}"
-            if expected and self.auth_state == "right":
-                summary += " (the Gateway's address)"
-            elif not expected:
-                summary += " (no expected address known)"
-        for f in self.findings:
-            if f.node == "dns" and f.severity == "critical" and status != "fail":
-                status, summary = "fail", f.message
-        self.nodes["dns"] = NodeResult("dns", status, summary, details)
+    def _resolves_summary(self, answering: list[dict[str, Any]], rec: list[dict[str, Any]], auth_addrs: list[str],
+                          auth_names: list[str], expected: list[str]) -> str:
+        where = f"{len(answering)} authoritative server{'s' if len(answering) != 1 else ''}"
+        ok_rec = [v for v in rec if v["state"] == "answer"]
+        if ok_rec:
+            where += f" and {len(ok_rec)} resolver{'s' if len(ok_rec) != 1 else ''}"
+        summary = f"{self.host} resolves to {', '.join(auth_addrs or auth_names)} at {where}"
+        if expected and self.auth_state == "right":
+            summary += " (the Gateway's address)"
+        elif not expected:
+            summary += " (no expected address known)"
+        return summary
 
     def _soa_serials(self) -> dict[str, int]:
         out: dict[str, int] = {}

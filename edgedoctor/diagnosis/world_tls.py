@@ -44,17 +44,7 @@ class ServedAnalysis(WorldBase):
         # Addresses inside Cloudflare's ranges serve Cloudflare's edge certificate: judge the
         # Secret and issuer only on the others (the Gateway's addresses).
         judged = [t for t in ok if not cloudflare_range(str(t.get("address")))] or ok
-        leaves: dict[str, dict[str, Any]] = {}
-        for t in judged:
-            chain = _certs.load_pems(t["chain_pem"])
-            if not chain:
-                continue
-            s = _certs.summary(chain[0])
-            entry = leaves.setdefault(s["sha256"], {"summary": s, "cert": chain[0], "endpoints": [],
-                                                    "verification": None})
-            entry["endpoints"].append(t)
-            if entry["verification"] is None:
-                entry["verification"] = self._verification(t)
+        leaves = self._served_leaves(judged)
         if not leaves:
             self.nodes["served-certificate"] = NodeResult("served-certificate", "error",
                                                          "the served certificates could not be read", details)
@@ -74,22 +64,7 @@ class ServedAnalysis(WorldBase):
             details["note"] = "only handshakes preceded by a PROXY header succeeded"
         if self.proxied:
             details["cloudflare"] = "the host resolves to Cloudflare: judged the Gateway addresses' certificate"
-        codes = [f for f in self.findings if f.node == "served-certificate"]
-        crit = [f for f in codes if f.severity == "critical"]
-        warn = [f for f in codes if f.severity != "critical"]
-        first = next(iter(leaves.values()))["summary"]
-        if crit:
-            status, summary = "fail", crit[0].message
-        elif warn:
-            status, summary = "warn", warn[0].message
-        else:
-            unverified = [e for e in leaves.values() if e["verification"] and e["verification"].get("verified") is False]
-            summary = (f"serves {first['subject']} from {first['issuer_cn'] or first['issuer']}, valid until "
-                       f"{first['not_after']}, covers {self.host}")
-            status = "pass"
-            if unverified:
-                status = "warn"
-                summary += f"; chain not verified: {unverified[0]['verification'].get('error')}"
+        status, summary = self._served_verdict(leaves)
         if len(leaves) > 1:
             summary += f" ({len(leaves)} different certificates across {len(judged)} endpoints)"
         if via_proxy:
@@ -98,6 +73,39 @@ class ServedAnalysis(WorldBase):
             summary += (f"; {len(failures)} other endpoint{'s' if len(failures) != 1 else ''} failed: "
                         f"{failures[0].get('error')}")
         self.nodes["served-certificate"] = NodeResult("served-certificate", status, summary, details)
+
+    def _served_leaves(self, judged: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The distinct leaf certificates served (by SHA-256), each with its endpoints and
+        the verdict on its chain."""
+        leaves: dict[str, dict[str, Any]] = {}
+        for t in judged:
+            chain = _certs.load_pems(t["chain_pem"])
+            if not chain:
+                continue
+            s = _certs.summary(chain[0])
+            entry = leaves.setdefault(s["sha256"], {"summary": s, "cert": chain[0], "endpoints": [],
+                                                    "verification": None})
+            entry["endpoints"].append(t)
+            if entry["verification"] is None:
+                entry["verification"] = self._verification(t)
+        return leaves
+
+    def _served_verdict(self, leaves: dict[str, dict[str, Any]]) -> tuple[Status, str]:
+        """The node's status and summary: the worst finding on it, or what is served."""
+        codes = [f for f in self.findings if f.node == "served-certificate"]
+        crit = [f for f in codes if f.severity == "critical"]
+        warn = [f for f in codes if f.severity != "critical"]
+        if crit:
+            return "fail", crit[0].message
+        if warn:
+            return "warn", warn[0].message
+        first = next(iter(leaves.values()))["summary"]
+        unverified = [e for e in leaves.values() if e["verification"] and e["verification"].get("verified") is False]
+        summary = (f"serves {first['subject']} from {first['issuer_cn'] or first['issuer']}, valid until "
+                   f"{first['not_after']}, covers {self.host}")
+        if unverified:
+            return "warn", summary + f"; chain not verified: {unverified[0]['verification'].get('error')}"
+        return "pass", summary
 
     def _endpoint(self, t: dict[str, Any]) -> dict[str, Any]:
         out = {k: t.get(k) for k in ("address", "port", "source", "proxy_protocol", "ok", "error_kind",

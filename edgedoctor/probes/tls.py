@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from edgedoctor import pemcerts as certs
@@ -149,30 +149,9 @@ def probe_tls(
             if result["error_kind"] == "timeout":
                 result["error"] = f"timeout: no TCP connection to {label} within {timeout:.1f} s"
             return result
-        sniffed: dict[str, list[bytes] | None] = {}
-        sniffer: threading.Thread | None = None
-        if sys.version_info < (3, 13):
-            # The clear-text TLS 1.2 handshake that yields the chain runs alongside the real
-            # one, so a slow server costs one handshake time, not two.
-            sniffer = threading.Thread(
-                target=lambda: sniffed.__setitem__("chain", _tls12_chain(host, address, port, deadline, proxy_protocol)),
-                name="edgedoctor-tls12", daemon=True)
-            sniffer.start()
+        sniffed_chain = _chain_alongside(host, address, port, deadline, proxy_protocol)
         try:
-            tls = _context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
-            tls.settimeout(max(0.05, deadline - time.monotonic()))
-            tls.do_handshake()
-            leaf = tls.getpeercert(binary_form=True)
-            result["protocol"] = tls.version()
-            cipher = tls.cipher()
-            result["cipher"] = cipher[0] if cipher else None
-            chain_der: list[bytes] = []
-            if sys.version_info >= (3, 13):  # pragma: no cover - not the CI interpreter
-                # Certificate.public_bytes() gives PEM by default.
-                chain_der = [ssl.PEM_cert_to_DER_cert(c.public_bytes())
-                             for c in tls.get_unverified_chain()]
-                result["chain_source"] = "handshake"
-            result["ok"] = True
+            leaf, chain_der = _handshake(sock, host, deadline, result)
         except Exception as e:
             kind, message = classify_error(e, label)
             if kind == "timeout":
@@ -183,9 +162,7 @@ def probe_tls(
             with contextlib.suppress(OSError):
                 sock.close()
         if not chain_der:
-            if sniffer is not None:
-                sniffer.join(max(0.0, deadline - time.monotonic()))
-            other = sniffed.get("chain") or []
+            other = sniffed_chain()
             # The second connection can reach another backend: its chain counts only when it
             # starts with the leaf this handshake got.
             if other and other[0] == leaf:
@@ -196,6 +173,50 @@ def probe_tls(
         return result
     finally:
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+
+
+def _chain_alongside(host: str, address: str, port: int, deadline: float,
+                     proxy_protocol: bool) -> Callable[[], list[bytes]]:
+    """Start the clear-text TLS 1.2 handshake that yields the chain before Python 3.13
+    (which cannot give the verified handshake's chain); the function returned waits for
+    its chain until the deadline ([] when there is none).
+
+    It runs alongside the real handshake, so a slow server costs one handshake time, not two.
+    """
+    if sys.version_info >= (3, 13):  # pragma: no cover - not the CI interpreter
+        return list
+    sniffed: dict[str, list[bytes] | None] = {}
+    sniffer = threading.Thread(
+        target=lambda: sniffed.__setitem__("chain", _tls12_chain(host, address, port, deadline, proxy_protocol)),
+        name="edgedoctor-tls12", daemon=True)
+    sniffer.start()
+
+    def chain() -> list[bytes]:
+        sniffer.join(max(0.0, deadline - time.monotonic()))
+        return sniffed.get("chain") or []
+
+    return chain
+
+
+def _handshake(sock: socket.socket, host: str, deadline: float,
+               result: dict[str, Any]) -> tuple[bytes | None, list[bytes]]:
+    """The TLS handshake on a connected socket (raises on failure): the leaf and, where
+    the interpreter gives it, the chain; `result` gets the protocol, the cipher and ok."""
+    tls = _context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    tls.settimeout(max(0.05, deadline - time.monotonic()))
+    tls.do_handshake()
+    leaf = tls.getpeercert(binary_form=True)
+    result["protocol"] = tls.version()
+    cipher = tls.cipher()
+    result["cipher"] = cipher[0] if cipher else None
+    chain_der: list[bytes] = []
+    if sys.version_info >= (3, 13):  # pragma: no cover - not the CI interpreter
+        # Certificate.public_bytes() gives PEM by default.
+        chain_der = [ssl.PEM_cert_to_DER_cert(c.public_bytes())
+                     for c in tls.get_unverified_chain()]
+        result["chain_source"] = "handshake"
+    result["ok"] = True
+    return leaf, chain_der
 
 
 class _CertificateSniffer:
