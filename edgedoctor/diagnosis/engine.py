@@ -15,13 +15,8 @@ from edgedoctor import catalog
 from edgedoctor.diagnosis.certs import diagnose_certificates
 from edgedoctor.diagnosis.context import Ctx
 from edgedoctor.diagnosis.controllers import find_controllers
-from edgedoctor.diagnosis.dnssync import (
-    cloudflare_proxied_annotation,
-    diagnose_external_dns,
-    diagnose_k8s_gateway,
-    external_dns_registry,
-    route_resource,
-)
+from edgedoctor.diagnosis.dnssync import diagnose_external_dns, diagnose_k8s_gateway
+from edgedoctor.diagnosis.edgefacts import edge_facts, probe_facts
 from edgedoctor.diagnosis.findings import failure_reason, set_severity
 from edgedoctor.diagnosis.gaps import covered, read_gaps
 from edgedoctor.diagnosis.gateway import diagnose_gateway
@@ -114,14 +109,7 @@ def cluster_context(ev: Evidence) -> Ctx:
 
 def probe_inputs(analysis: ClusterAnalysis) -> dict[str, Any]:
     """What the probes should ask, as the cluster objects tell it (pure)."""
-    ctx = analysis.ctx
-    acme = sorted({str(spec(ch).get("dnsName")) for ch in ctx.challenges if spec(ch).get("dnsName")})
-    return {
-        "gateway_addresses": list(ctx.expected_addresses),
-        "acme_names": acme,
-        "external_dns": external_dns_registry(ctx),
-        "proxy_protocol": _pp_facts(ctx),
-    }
+    return probe_facts(analysis.ctx)
 
 
 def diagnose(ev: Evidence) -> Diagnosis:
@@ -166,46 +154,7 @@ def _world(ctx: Ctx, blockers: list[str]) -> bool:
     from edgedoctor.diagnosis import world
 
     ev = ctx.ev
-    pending = []
-    for ch in ctx.challenges:
-        st = as_dict(ch.get("status"))
-        reason = str(st.get("reason") or "")
-        waiting = not reason or "propagation" in reason.lower()
-        # Only a presented record can be looked for at the nameservers; a Challenge that
-        # failed to present (a Cloudflare API error) has its own cause.
-        if st.get("presented") and waiting and (st.get("state") in (None, "", "pending") or st.get("processing")):
-            waited = ctx.age_minutes(ch)
-            pending.append({
-                "name": name_of(ch),
-                "namespace": ns_of(ch),
-                "dns_name": spec(ch).get("dnsName"),
-                "key": spec(ch).get("key"),
-                "wildcard": bool(spec(ch).get("wildcard")),
-                "waiting_seconds": waited * 60 if waited is not None else None,
-                "reason": st.get("reason"),
-            })
-    cert = ctx.certificate
-    renew_before = None
-    if cert is not None:
-        from edgedoctor.diagnosis.storedcert import parse_duration
-
-        rb = spec(cert).get("renewBefore")
-        td = parse_duration(rb) if isinstance(rb, str) else None
-        renew_before = int(td.total_seconds()) if td else None
-    facts = world.EdgeFacts(
-        host=ctx.host,
-        expected_addresses=list(ctx.expected_addresses),
-        expected_from=ctx.expected_from,
-        listener_secret_pem=ctx.secret_pem,
-        external_dns=external_dns_registry(ctx),
-        route_resource=route_resource(ctx.route),
-        acme_challenges=pending,
-        proxy_protocol=_pp_facts(ctx),
-        now=ev.now,
-        renew_before_seconds=renew_before,
-        ca_bundle_pem=ev.options.get("ca_bundle_pem"),
-        cloudflare_proxied=cloudflare_proxied_annotation(ctx),
-    )
+    facts = edge_facts(ctx)
     out = world.analyze_world(ev.dns, ev.tls, ev.http, facts)
     for name, node in out.nodes.items():
         if name == "load-balancer" and name in ctx.nodes:
@@ -273,16 +222,6 @@ def _secret_seen_on_wire(ctx: Ctx) -> None:
         **node.details,
         judged_from="served-certificate",
     )
-
-
-def _pp_facts(ctx: Ctx) -> dict[str, Any]:
-    from edgedoctor.diagnosis.proxyproto import proxy_protocol_facts
-
-    try:
-        facts = proxy_protocol_facts(ctx)
-    except Exception:
-        return {"envoy_expects": None, "lb_sends": None}
-    return {"envoy_expects": facts.get("envoy_expects"), "lb_sends": facts.get("lb_sends")}
 
 
 def _demote_symptoms(ctx: Ctx, blockers: list[str]) -> None:

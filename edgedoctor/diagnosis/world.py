@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgedoctor.diagnosis.edgefacts import EdgeFacts
 from edgedoctor.diagnosis.world_acme import AcmeAnalysis, caa_allows
 from edgedoctor.diagnosis.world_dns import DnsAnalysis
 from edgedoctor.diagnosis.world_http import EdgeAnalysis
 from edgedoctor.diagnosis.world_tls import ServedAnalysis
-from edgedoctor.diagnosis.worldkit import EdgeFacts, WorldOutcome, parse_registry, txt_strings
+from edgedoctor.diagnosis.worldkit import WorldOutcome, parse_registry, txt_strings
 
 __all__ = ["EdgeFacts", "WorldOutcome", "analyze_world", "caa_allows", "parse_registry", "txt_strings"]
 

@@ -1,14 +1,15 @@
-"""What the parts of the probes' layer (world*.py) share: the facts from the cluster, the
-names and command builders, the parsed DNS views, and the base of the analysis.
+"""What the parts of the probes' layer (world*.py) share: the names, the parsed DNS views,
+and the base of the analysis (its input from the cluster is `edgefacts.EdgeFacts`).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from edgedoctor.diagnosis.edgefacts import EdgeFacts
 from edgedoctor.diagnosis.findings import failure_reason, new_finding
 from edgedoctor.model import Finding, NodeResult
 from edgedoctor.timefmt import parse_rfc3339
@@ -28,23 +29,6 @@ UNREACHED = ("timeout", "unreachable", "deadline", "no-address")
 
 
 KNOWN_CAA_TAGS = ("issue", "issuewild", "iodef", "issuemail", "issuevmc", "contactemail", "contactphone")
-
-
-@dataclass
-class EdgeFacts:
-    host: str
-    expected_addresses: list[str] = field(default_factory=list)
-    expected_from: str = "none"  # "gateway-status" | "target-annotation" | "none"
-    listener_secret_pem: str | None = None
-    external_dns: dict[str, Any] | None = None
-    route_resource: str | None = None
-    acme_challenges: list[dict[str, Any]] = field(default_factory=list)
-    proxy_protocol: dict[str, Any] = field(default_factory=dict)
-    now: str = ""
-    renew_before_seconds: int | None = None
-    ca_bundle_pem: str | None = None
-    # The route's cloudflare-proxied annotation (or --cloudflare-proxied), when known.
-    cloudflare_proxied: bool | None = None
 
 
 @dataclass
@@ -77,14 +61,6 @@ def is_ip(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-
-
-
-
-
-
 
 
 def txt_strings(value: str) -> str:
