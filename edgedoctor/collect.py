@@ -180,6 +180,9 @@ def gather(opts: CheckOptions) -> Evidence:
     with EarlyProbes(opts, probe_args) as early:
         ev = cluster_evidence(opts, now, ca_pem)
         results = early.result()
+    # The probes' plan comes from the analysis of the cluster-only evidence. The caller's
+    # diagnosis analyses the cluster again because the probed evidence is other evidence:
+    # the cluster layers read its DNS answers (`Ctx.probed_dns`).
     complete_probes(ev, opts, probe_args, results, early.seconds_left(), probe_inputs(analyze_cluster(ev)))
     return ev
 

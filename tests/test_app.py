@@ -72,6 +72,81 @@ def test_probed_check_delivers_the_cluster_first_and_analyses_it_once(tmp_path, 
     assert probed.diagnosis.root_cause == whole.root_cause
 
 
+CLUSTER_LAYERS = ("diagnose_gateway", "diagnose_route", "diagnose_certificates", "diagnose_proxy_protocol",
+                  "diagnose_k8s_gateway", "diagnose_external_dns")
+
+
+def _count_layers(monkeypatch) -> dict[str, list[str]]:
+    """Each layer's evaluations, by the evidence state it was given."""
+    import functools
+
+    from edgedoctor.diagnosis import world
+
+    calls: dict[str, list[str]] = {}
+
+    def counting(name, real, state):
+        @functools.wraps(real)
+        def layer(*args):
+            calls.setdefault(name, []).append(state(*args))
+            return real(*args)
+        return layer
+
+    for name in CLUSTER_LAYERS:
+        monkeypatch.setattr(engine, name, counting(name, getattr(engine, name),
+                                                   lambda ctx: "probed" if ctx.probed_dns is not None else "cluster"))
+    monkeypatch.setattr(world, "analyze_world", counting("world", world.analyze_world,
+                                                         lambda dns, *_: "probed" if dns is not None else "cluster"))
+    return calls
+
+
+def test_check_runs_each_layer_once_per_evidence_state(tmp_path, monkeypatch):
+    """`check` with probes: every cluster layer once on the cluster-only evidence (it
+    plans the probes) and once on the probed evidence (the diagnosis); the probes' layer
+    once. Loopback only, as above."""
+    snap = _snapshot(tmp_path, "cert-cloudflare-7003-cleanup")
+    calls = _count_layers(monkeypatch)
+    ev, d = app_run.check(CheckOptions(host="app.example.com", snapshots=[snap], now=NOW, timeout=2.0,
+                                       nameservers=["127.0.0.1:9"], authoritative=["127.0.0.1:9"]))
+    assert ev.dns is not None and d.verdict == "critical"
+    assert calls == {**{name: ["cluster", "probed"] for name in CLUSTER_LAYERS}, "world": ["probed"]}
+
+    calls.clear()
+    app_run.check(CheckOptions(host="app.example.com", snapshots=[snap], now=NOW, offline=True))
+    assert calls == {name: ["cluster"] for name in CLUSTER_LAYERS}
+
+    calls.clear()
+    recording = str(Path(__file__).resolve().parents[1] / "recordings" / "cert-manager-7003-cleanup.yaml")
+    app_run.check(CheckOptions(host="portal.contoso.example", replay=recording))
+    assert calls == {**{name: ["probed"] for name in CLUSTER_LAYERS}, "world": ["probed"]}
+
+
+def test_the_second_analysis_is_of_other_evidence(tmp_path):
+    """Why a probed check analyses the cluster again: the same objects, with the probes'
+    DNS answers, can name another Gateway (and so other addresses, listener, route)."""
+    from edgedoctor.evidence import Evidence
+    from edgedoctor.snapshot import load_snapshot
+
+    internal = {
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        "metadata": {"name": "internal", "namespace": "gateway"},
+        "spec": {"gatewayClassName": "eg", "listeners": [{
+            "name": "https", "protocol": "HTTPS", "port": 443, "hostname": "*.example.com",
+            "allowedRoutes": {"namespaces": {"from": "All"}},
+            "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "wildcard-example-com-tls"}]}}]},
+        "status": {"addresses": [{"type": "IPAddress", "value": "10.20.0.10"}]},
+    }
+    snap = casekit.write_snapshot(casekit.apply_edits(casekit.base_objects(), {"set": [internal]}), tmp_path / "two.yaml")
+    cluster = load_snapshot([snap])
+    answers = {"queries": [{"purpose": "address", "role": "authoritative", "server": "127.0.0.1:9",
+                            "qname": "app.example.com.", "qtype": "A", "rcode": "NOERROR",
+                            "answer": [{"name": "app.example.com.", "type": "A", "ttl": 60, "value": "10.20.0.10"}]}]}
+    before = engine.analyze_cluster(Evidence(host="app.example.com", now=NOW, source={"kind": "snapshot"}, cluster=cluster)).ctx
+    after = engine.analyze_cluster(Evidence(host="app.example.com", now=NOW, source={"kind": "snapshot"}, cluster=cluster, dns=answers)).ctx
+    assert before.gateway is not None and after.gateway is not None
+    assert before.gateway["metadata"]["name"] == "external" and before.expected_addresses == ["203.0.113.10"]
+    assert after.gateway["metadata"]["name"] == "internal" and after.expected_addresses == ["10.20.0.10"]
+
+
 def test_bad_probe_flags_fail_before_anything_is_read(tmp_path):
     opts = CheckOptions(host="app.example.com", snapshots=[str(tmp_path / "absent.yaml")],
                         nameservers=["not an address"])

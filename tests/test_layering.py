@@ -173,3 +173,18 @@ def test_only_the_tui_subcommand_reaches_the_tui():
     reach = sorted({u.module for u in USES if u.target.startswith("edgedoctor.tui")
                     and not u.module.startswith("edgedoctor.tui")})
     assert reach == ["edgedoctor.cli.tui"]
+
+
+def test_the_cluster_layers_read_the_probes_only_through_ctx_probed_dns():
+    """What the cluster layers take from the probes is why a probed check analyses the
+    cluster once per evidence state (tests/test_app.py counts it): it stays in one
+    accessor, `Ctx.probed_dns`, instead of `ctx.ev.dns` here and there."""
+    bad = []
+    for m, path in MODULES.items():
+        if not m.startswith("edgedoctor.diagnosis") or m in ("edgedoctor.diagnosis.engine", "edgedoctor.diagnosis.context"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Attribute) and node.attr in ("dns", "tls", "http")
+                    and isinstance(node.value, ast.Attribute) and node.value.attr == "ev"):
+                bad.append(f"{m}:{node.lineno} reads ev.{node.attr}")
+    assert bad == []

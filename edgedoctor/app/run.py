@@ -8,8 +8,10 @@ same way, so a TUI's final diagnosis is the CLI's.
 The cluster layers run once per evidence state: the analysis of the cluster stage
 both diagnoses it and tells the probes what to ask (the Gateway's addresses, the
 external-dns registry names, the ACME challenge names). The final diagnosis analyses
-the cluster again because it is other evidence: the probes' DNS answers take part in
-choosing which Gateway serves the host.
+the cluster again because it is other evidence: the cluster layers read the probes'
+DNS answers (`Ctx.probed_dns`: which of several Gateways serves the host, whether its
+record is there). `check` does the same: one analysis of the cluster-only evidence for
+the probes' plan (in `collect.gather`), one of the probed evidence for the diagnosis.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ class Stage:
 
 
 def check(opts: CheckOptions) -> tuple[Evidence, Diagnosis]:
-    """All the evidence of one check and its diagnosis (raises collect.EvidenceError)."""
+    """All the evidence of one check and its diagnosis (raises collect.EvidenceError).
+
+    A probed check analyses the cluster twice, once per evidence state (see above)."""
     ev = collect.gather(opts)
     return ev, engine.diagnose(ev)
 

@@ -71,6 +71,17 @@ class Ctx:
     expected_from: str = "none"
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def probed_dns(self) -> dict[str, Any] | None:
+        """The probes' DNS answers (None before the probes ran, or without them).
+
+        The one way the cluster layers read the probes' evidence: which of several
+        Gateways DNS points at, whether the host's record is there and whether external-dns
+        still has to be blamed for it. So the same cluster is other evidence before and
+        after the probes, and a probed check analyses it once for each
+        (`engine.analyze_cluster`)."""
+        return self.ev.dns
+
     def set_node(
         self, node: str, status_: Status, summary: str, **details: Any
     ) -> NodeResult:

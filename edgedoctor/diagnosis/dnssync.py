@@ -192,7 +192,7 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
             return [f"external-dns {c.namespace}/{c.name} is not available"]
         return []
     reasons = [f"{v.controller.namespace}/{v.controller.name}: {b}" for v in verdicts for b in v.blockers]
-    if not dns_ok and ctx.ev.dns is None:
+    if not dns_ok and ctx.probed_dns is None:
         c = verdicts[0].controller
         ctx.add(
             "dns-no-record",
@@ -220,7 +220,7 @@ def _target_prefix_mismatch(ctx: Ctx, eds: list[Controller], gw: Obj, dns_ok: bo
             # The expected answer is what the operator meant.
             ctx.expected_addresses = [t.strip() for t in ann[stray[0]].split(",") if t.strip()]
             ctx.expected_from = "target-annotation"
-            if ctx.ev.dns is not None:
+            if ctx.probed_dns is not None:
                 return  # the DNS answer itself decides
             status_addrs = [str(a.get("value")) for a in as_list(as_dict(gw.get("status")).get("addresses")) if isinstance(a, dict)]
             ctx.add(
@@ -237,7 +237,7 @@ def _target_prefix_mismatch(ctx: Ctx, eds: list[Controller], gw: Obj, dns_ok: bo
 
 
 def _dns_answers_expected(ctx: Ctx) -> bool:
-    dns = ctx.ev.dns or {}
+    dns = ctx.probed_dns or {}
     want = set(ctx.expected_addresses)
     got: set[str] = set()
     for q in as_list(dns.get("queries")):

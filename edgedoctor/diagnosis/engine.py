@@ -68,8 +68,10 @@ def analyze_cluster(ev: Evidence, idx: ClusterIndex | None = None,
                     controllers: dict[str, Any] | None = None) -> ClusterAnalysis:
     """The cluster layers (gateway … secret, external-dns, k8s_gateway, PROXY protocol).
 
-    They read the probes' DNS answers when there are some (which Gateway DNS points at),
-    so evidence before and after the probes is analysed separately. `idx` and
+    They read the probes' DNS answers when there are some (`Ctx.probed_dns`: which
+    Gateway DNS points at, whether the host's record is there), so the evidence before
+    the probes and the evidence with them are analysed once each: a probed check runs
+    these layers twice, on two different evidence states, and never twice on one. `idx` and
     `controllers`, when given, are used as they are: a caller diagnosing many hosts of
     one cluster builds them once.
     """

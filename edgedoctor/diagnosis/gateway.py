@@ -51,7 +51,7 @@ def gateway_addresses(gw: Obj) -> list[str]:
 
 
 def _dns_addresses(ctx: Ctx) -> set[str]:
-    dns = ctx.ev.dns or {}
+    dns = ctx.probed_dns or {}
     out: set[str] = set()
     for q in as_list(dns.get("queries")):
         if isinstance(q, dict) and q.get("purpose") == "address":
