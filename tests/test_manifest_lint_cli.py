@@ -196,3 +196,26 @@ def test_quick_yaml_build_gives_the_snapshot_loaders_values():
     got = yaml.load(text, Loader=fast_loader())
     assert repr(got) == repr(want)
     assert got["d"] == {"b": 1, "e": 2} and got["i"] == "2026-12-02T01:00:00Z" and got["g"] is True
+
+
+def test_a_lint_run_leaves_no_garbage_for_the_cycle_collector():
+    """lint_command pauses Python's cyclic collector (large trees build faster): that is
+    only free if everything a run allocates is freed by reference counting alone."""
+    import gc
+
+    from edgedoctor.app.lint import collector_paused, lint_command
+
+    recording = str(ROOT / "recordings" / "healthy-single-gateway.yaml")
+    runs = [(_broken(), None, fmt) for fmt in ("json", "text", "junit", "github")]
+    runs += [([str(OVERLAYS / "prod.yaml")], None, "json"), ([str(OVERLAYS / "prod.yaml")], recording, "text")]
+    for paths, base, fmt in runs:  # imports and first-use caches once, before counting
+        lint_command(paths, base=base, output=fmt)
+    gc.collect()
+    with collector_paused():
+        assert not gc.isenabled()
+        for paths, base, fmt in runs:
+            text, _ = lint_command(paths, base=base, output=fmt)
+            assert text
+        found = gc.collect()
+    assert gc.isenabled()
+    assert found == 0

@@ -12,7 +12,9 @@ its own line) is the file composed node by node, which knows every line but is s
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import os
 import re
 from dataclasses import dataclass
@@ -28,7 +30,8 @@ def fast_loader() -> Any:
     """The snapshot loader (C parser, timestamps kept as strings) with a quicker build of
     the Python objects, for the large trees lint reads. Same values as the snapshot loader:
     scalars are resolved and constructed by the same resolver and constructors; only the
-    walk is shorter (plain dicts, lists and strings built directly, resolved tags memoised).
+    walk is shorter (plain dicts, lists and strings built directly, resolved tags memoised,
+    the composer's per-node hooks made C calls).
     A document the short walk does not handle (merge keys, unhashable keys, other tags,
     recursive anchors) is built by the standard constructor instead."""
     global _FAST_LOADER
@@ -46,17 +49,15 @@ def fast_loader() -> Any:
         pass
 
     class _Loader(base):  # type: ignore[misc, valid-type]
-        _resolved: dict[tuple[Any, ...], str] = {}
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            if kind is ScalarNode and implicit is not None:
-                key = (value, implicit)
-                tag = self._resolved.get(key)
-                if tag is None:
-                    tag = super().resolve(kind, value, implicit)
-                    self._resolved[key] = tag
-                return tag
-            return super().resolve(kind, value, implicit)
+        # The composer calls these three around every node of the file. Without path
+        # resolvers (the snapshot loader has none) the first two do nothing and the tag of
+        # a scalar depends on its text alone, so each is a C-level call instead of a Python
+        # frame: builtins that ignore their arguments, and a memo of resolved tags (cleared
+        # after each load_manifests).
+        if not base.yaml_path_resolvers:
+            descend_resolver = staticmethod(operator.is_)  # (parent, index) -> ignored
+            ascend_resolver = staticmethod(tuple)  # () -> ignored
+            resolve = staticmethod(functools.lru_cache(maxsize=None)(functools.partial(base.resolve, base(""))))
 
         def _build(self, node: Any) -> Any:
             tag = node.tag
@@ -83,6 +84,14 @@ def fast_loader() -> Any:
 
     _FAST_LOADER = _Loader
     return _Loader
+
+
+def _forget_resolved() -> None:
+    """Drop the memo of resolved tags (it holds every distinct scalar of the tree read)."""
+    clear = getattr(fast_loader().resolve, "cache_clear", None)
+    if clear is not None:
+        clear()
+
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _SEPARATOR = re.compile(r"^(---|\.\.\.)(?=\s|$)", re.M)
@@ -274,7 +283,7 @@ def load_manifests(paths: list[str | os.PathLike[str]]) -> Manifests:
             name = str(f)
             load_text(_read(f), name, out)
             out.files.append(name)
-    fast_loader()._resolved.clear()
+    _forget_resolved()
     if not out.objects:
         raise ManifestError(f"{paths[0]}: holds no Kubernetes objects (kind and metadata.name)")
     _no_duplicates(out)
