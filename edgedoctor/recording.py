@@ -193,9 +193,10 @@ def objects_from_file(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [_redact(_kubernetes_secret(o)) for o in objects]
 
 
-def read_recording_doc(path: str | os.PathLike[str], section: str = "evidence") -> dict[str, Any]:
+def read_recording_doc(path: str | os.PathLike[str], section: str | tuple[str, ...] = "evidence") -> dict[str, Any]:
     """The checked document of a recording; `section` is the body it must have
-    ("evidence" for a check, "sweep" for a sweep)."""
+    ("evidence" for a check, "sweep" for a sweep), or a tuple of the bodies it may have
+    (the first one names what is missing in the error)."""
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -242,7 +243,9 @@ def read_recording_doc(path: str | os.PathLike[str], section: str = "evidence") 
             f"{path}: recording schema {schema} is newer than this edgedoctor understands "
             f"({RECORDING_SCHEMA}); upgrade edgedoctor (recorded by {doc.get('tool_version', '?')})"
         )
-    if not isinstance(doc.get(section), dict):
+    sections = (section,) if isinstance(section, str) else section
+    if not any(isinstance(doc.get(s), dict) for s in sections):
+        section = sections[0]
         if section == "evidence" and isinstance(doc.get("sweep"), dict):
             raise RecordingError(f"{path}: a recording of a sweep; replay it with `edgedoctor sweep --replay {path}`")
         if section == "sweep" and isinstance(doc.get("evidence"), dict):
@@ -258,8 +261,11 @@ def _kubectl_hint(text: str) -> str:
     return "; Kubernetes objects (kubectl output) go to --snapshot" if "apiVersion:" in text and "kind:" in text else ""
 
 
-def load_recording(path: str | os.PathLike[str]) -> tuple[Evidence, dict[str, Any]]:
-    doc = read_recording_doc(path)
+def load_recording(path: str | os.PathLike[str], doc: dict[str, Any] | None = None) -> tuple[Evidence, dict[str, Any]]:
+    """The evidence of a check's recording and its document; `doc` is the document
+    read_recording_doc already returned for `path` (it is then not read again)."""
+    if doc is None:
+        doc = read_recording_doc(path)
     try:
         ev = Evidence.from_dict(doc["evidence"])
     except (ValueError, TypeError, AttributeError, KeyError) as e:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import os
 import re
 import sys
@@ -24,6 +23,8 @@ class _Parser(argparse.ArgumentParser):
         if m:
             # A mistyped subcommand (or choice): name the nearest one instead of the list.
             choices = re.findall(r"'([^']*)'", m.group(2))
+            import difflib  # only for a mistyped choice
+
             near = difflib.get_close_matches(m.group(1), choices, n=1)
             what = "command" if "COMMAND" in message else "choice"
             hint = f"; did you mean '{near[0]}'?" if near else f"; one of: {', '.join(choices)}"

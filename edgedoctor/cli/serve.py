@@ -8,11 +8,15 @@ import sys
 import threading
 from typing import Any
 
+# Here, not in edgedoctor.fleet.serve: the parser of every subcommand reads them, and
+# importing the exporter (http.server, email) for them would slow every start.
+DEFAULT_LISTEN = "0.0.0.0:9469"
+DEFAULT_INTERVAL = 300.0
+
 
 def add_serve_parser(sub: Any) -> None:
     from edgedoctor.app.args import add_evidence_flags
     from edgedoctor.cli.sweep import add_sweep_flags
-    from edgedoctor.fleet.serve import DEFAULT_INTERVAL, DEFAULT_LISTEN
 
     s = sub.add_parser("serve", help="export every host's state to Prometheus, re-sweeping on an interval")
     s.add_argument("hosts", metavar="GLOB", nargs="*", help="only hosts matching these globs")

@@ -15,9 +15,6 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-DEFAULT_LISTEN = "0.0.0.0:9469"
-DEFAULT_INTERVAL = 300.0
-
 
 def parse_listen(text: str) -> tuple[str, int]:
     """`ADDR:PORT`, `:PORT` (all addresses) or `[::1]:PORT`; raises ValueError."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from textual.app import App
@@ -40,6 +41,16 @@ class EdgeDoctorApp(App[int]):
             self.main_screen: MainScreen | None = None
         else:
             self.main_screen = MainScreen(checker, self.history, host, initial=initial)
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._first_frame_drawn)
+
+    def _first_frame_drawn(self) -> None:
+        # build_app paused the collector for the first screen; what exists now lives
+        # as long as the app, so it is kept out of the collector's scans from now on.
+        if not gc.isenabled():
+            gc.freeze()
+            gc.enable()
 
     def get_default_screen(self) -> Screen:
         return self.fleet_screen or self.main_screen

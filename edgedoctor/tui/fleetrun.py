@@ -78,12 +78,3 @@ def fleet_options(base: CheckOptions, all_contexts: bool) -> SweepOptions:
         raise EvidenceError(str(e)) from None
     return opts
 
-
-def is_sweep_recording(path: str) -> bool:
-    from edgedoctor.recording import RecordingError, read_recording_doc
-
-    try:
-        read_recording_doc(path, section="sweep")
-    except RecordingError:
-        return False
-    return True

@@ -4,7 +4,7 @@ Without a host it opens the fleet screen: every host of the current context (or 
 `--all-contexts`, a snapshot, or a sweep recording given to `--replay`); a check's
 recording opens its one host; with no kubeconfig context at all, the host input as before.
 
-Textual is imported only inside run_tui. Bad input given on the command line
+Textual is imported only inside build_app. Bad input given on the command line
 (a bad host, a recording that cannot be read, a bad --nameserver) is one line
 on stderr and exit 3 before the app starts, as for `edgedoctor check`; input
 typed inside the app is reported inside the app.
@@ -13,12 +13,20 @@ typed inside the app is reported inside the app.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from edgedoctor.app.args import UsageError, check_options, parse_host
 from edgedoctor.app.exitcodes import EXIT_OK, EXIT_UNKNOWN
 from edgedoctor.collect import EvidenceError, parse_now, validate_probe_args
+from edgedoctor.tui.prefetch import Pending
+
+if TYPE_CHECKING:
+    from edgedoctor.evidence import Evidence
+    from edgedoctor.model import Diagnosis
 
 
 def _fail(msg: str) -> int:
@@ -47,10 +55,15 @@ def _fleet_wanted(args: argparse.Namespace, opts, sweep_file: bool) -> bool:
     return bool(opts.context or os.environ.get("KUBERNETES_SERVICE_HOST") or current_context(opts.kubeconfig))
 
 
-def prepare_all(args: argparse.Namespace):
-    """(Checker, host or None, History, FleetSource or None) from the parsed flags."""
+def prepare_all(args: argparse.Namespace, read_replay: Callable[[str, bool], Evidence | None] | None = None):
+    """(Checker, host or None, History, FleetSource or None) from the parsed flags.
+
+    `read_replay(path, sweep_ok)` reads --replay (default: session.load_replay); build_app
+    passes the recording a child process read meanwhile."""
     from edgedoctor.tui.history import History, default_path
     from edgedoctor.tui.session import Checker, load_replay
+
+    read_replay = read_replay or load_replay
 
     host = parse_host(args.host) if args.host else None
     opts = check_options(args, host or "")
@@ -60,12 +73,11 @@ def prepare_all(args: argparse.Namespace):
         raise UsageError("--all-contexts is for the fleet screen: give no HOST")
     preloaded = None
     sweep_file = False
-    if opts.replay and host is None:
-        from edgedoctor.tui.fleetrun import is_sweep_recording
-
-        sweep_file = is_sweep_recording(opts.replay)
-    if opts.replay and not sweep_file:
-        preloaded = load_replay(opts.replay)
+    if opts.replay:
+        # Without a host the file may also be a sweep's recording (the fleet screen).
+        preloaded = read_replay(opts.replay, host is None)
+        sweep_file = preloaded is None
+    if preloaded is not None:
         if host is None:
             host = preloaded.host  # a recording holds one host: show it at once
         elif host != preloaded.host:
@@ -90,22 +102,55 @@ def prepare_all(args: argparse.Namespace):
     return checker, host, History(default_path() if keep else None), fleet
 
 
+def _read_and_diagnose(args: argparse.Namespace) -> tuple[Evidence | None, Diagnosis | None]:
+    """The --replay recording (None: a sweep's) and its diagnosis (None if the engine
+    failed: the caller then runs it again, to fail as it always did)."""
+    from edgedoctor.tui.session import load_replay
+
+    ev = load_replay(args.replay, sweep_ok=not args.host)
+    if ev is None:
+        return None, None
+    try:
+        now = getattr(args, "now", None)
+        if now:
+            ev.now = parse_now(now)  # as Checker.read_cluster does
+        from edgedoctor.diagnosis.engine import diagnose
+
+        return ev, diagnose(ev)
+    except Exception:
+        return ev, None
+
+
 def build_app(args: argparse.Namespace):
-    """The app for these flags (raises UsageError/EvidenceError before importing textual)."""
-    checker, host, history, fleet = prepare_all(args)
-    initial = None
-    if host and checker.kind == "replay":
-        # A replay needs no worker: diagnose it before the app exists, so the first
-        # frame Textual draws already holds the tree (one render pass, not two).
-        ev = checker.read_cluster(host)
-        initial = (ev, checker.diagnose(ev))
-    import gc
+    """The app for these flags (raises UsageError/EvidenceError)."""
+    # The first screen allocates much and frees little: the collector's passes over the
+    # growing heap would cost a tenth of its time. The app resumes it after its first frame.
+    gc.disable()
+    try:
+        return _build_app(args)
+    except BaseException:
+        gc.enable()
+        raise
 
-    from edgedoctor.tui.app import EdgeDoctorApp
 
-    # What the imports made lives as long as the process: keeping it out of the
-    # collector's scans saves a few full collections during the first screen.
-    gc.freeze()
+def _build_app(args: argparse.Namespace):
+    replay = Pending(lambda: _read_and_diagnose(args)) if getattr(args, "replay", None) else None
+    try:
+        # Textual loads here while a child process reads and diagnoses the replay.
+        from edgedoctor.tui.app import EdgeDoctorApp
+
+        read = (lambda _path, _sweep_ok: replay.result()[0]) if replay else None
+        checker, host, history, fleet = prepare_all(args, read)
+        initial = None
+        if host and checker.kind == "replay":
+            # A replay needs no worker: diagnosed before the app exists, the first
+            # frame Textual draws already holds the tree (one render pass, not two).
+            ev = checker.read_cluster(host)
+            prefetched, d = replay.result() if replay else (None, None)
+            initial = (ev, d if prefetched is ev and d is not None else checker.diagnose(ev))
+    finally:
+        if replay:
+            replay.close()
     return EdgeDoctorApp(checker, host, history, initial=initial, fleet=fleet)
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from edgedoctor.app.run import CheckRun, check
 from edgedoctor.collect import CheckOptions, EvidenceError, parse_now
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis
+
+if TYPE_CHECKING:
+    from edgedoctor.app.run import CheckRun
 
 PROBE_NODES = ("dns", "served-certificate", "http-redirect")
 T = TypeVar("T")
@@ -99,6 +101,8 @@ class Checker:
                 if self.base.now:
                     ev.now = parse_now(self.base.now)
                 return ev
+        from edgedoctor.app.run import CheckRun  # the engine loads when a check runs
+
         return _guarded(CheckRun(self.options(host)).read_cluster)
 
     def begin_probes(self, host: str) -> CheckRun | None:
@@ -106,12 +110,16 @@ class Checker:
         this check has nothing to probe. Raises EvidenceError for bad probe flags."""
         if not self.will_probe:
             return None
+        from edgedoctor.app.run import CheckRun
+
         run = CheckRun(self.options(host))
         run.start_probes()
         return run
 
     def probe(self, ev: Evidence, run: CheckRun | None = None) -> Evidence:
         """Adds the DNS/TLS/HTTP probes to `ev` exactly as `edgedoctor check` gathers them."""
+        from edgedoctor.app.run import CheckRun
+
         run = run or CheckRun(replace(self.options(ev.host), offline=False))
         return run.probe(ev)
 
@@ -126,6 +134,8 @@ class Checker:
 
     def full(self, host: str) -> tuple[Evidence, Diagnosis]:
         """Both phases at once, as `edgedoctor check` runs them (re-checks after a step)."""
+        from edgedoctor.app.run import check
+
         return _guarded(lambda: check(self.options(host)))
 
     # -- switching
@@ -144,13 +154,18 @@ def _guarded(read: Callable[[], T]) -> T:
         raise EvidenceError(f"could not read the evidence: {type(e).__name__}: {e}") from None
 
 
-def load_replay(path: str) -> Evidence:
-    """The evidence of a recording; raises EvidenceError (one line)."""
+def load_replay(path: str, sweep_ok: bool = False) -> Evidence | None:
+    """The evidence of a check's recording; raises EvidenceError (one line). With
+    `sweep_ok`, a sweep's recording is None instead of an error: the file is read once
+    to tell which it is (the YAML is most of the first screen's wait)."""
     from edgedoctor.collect import as_replay
-    from edgedoctor.recording import RecordingError, load_recording
+    from edgedoctor.recording import RecordingError, load_recording, read_recording_doc
 
     try:
-        ev, _ = load_recording(path)
+        doc = read_recording_doc(path, ("evidence", "sweep") if sweep_ok else "evidence")
+        if sweep_ok and isinstance(doc.get("sweep"), dict):
+            return None
+        ev, _ = load_recording(path, doc)
     except RecordingError as e:
         raise EvidenceError(str(e)) from None
     return as_replay(ev)
