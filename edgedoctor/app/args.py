@@ -17,9 +17,14 @@ class UsageError(Exception):
     """Input the user gave cannot be used; the message is one line."""
 
 
-def add_evidence_flags(p: argparse.ArgumentParser, *, many_contexts: bool = False) -> None:
+CHECK_TIMEOUT_HELP = "the whole check's deadline (default 20)"
+
+
+def add_evidence_flags(p: argparse.ArgumentParser, *, many_contexts: bool = False,
+                       timeout_help: str = CHECK_TIMEOUT_HELP) -> None:
     """The flags that say where a check's evidence comes from (`many_contexts`: --context
-    is repeatable, for the fleet commands)."""
+    is repeatable, for the fleet commands). --timeout defaults to None: each command
+    knows its own default (a check's 20 s, a sweep's 120 s), said in `timeout_help`."""
     g = p.add_argument_group("where the evidence comes from")
     g.add_argument("--kubeconfig", metavar="PATH", help="kubeconfig file (as kubectl; never written)")
     if many_contexts:
@@ -39,8 +44,7 @@ def add_evidence_flags(p: argparse.ArgumentParser, *, many_contexts: bool = Fals
     g.add_argument("--ca-bundle", metavar="PATH", help="extra trusted roots for the served chain")
     g.add_argument("--offline", action="store_true", help="no DNS/TLS/HTTP probes: cluster evidence only")
     g.add_argument("--now", metavar="RFC3339", help="judge validity and ages as of this instant")
-    g.add_argument("--timeout", metavar="SECONDS", type=float, default=20.0,
-                   help="the whole check's deadline (default 20)")
+    g.add_argument("--timeout", metavar="SECONDS", type=float, help=timeout_help)
 
 
 def parse_host(raw: str) -> str:
@@ -59,7 +63,8 @@ def check_options(args: argparse.Namespace, host: str) -> CheckOptions:
         raise UsageError("--replay takes all evidence from the recording; drop --snapshot/--kubeconfig/--context")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
-    return CheckOptions(host=host, context=args.context, timeout=args.timeout, **evidence_fields(args))
+    timeout = CheckOptions.timeout if args.timeout is None else args.timeout  # None: a check's default
+    return CheckOptions(host=host, context=args.context, timeout=timeout, **evidence_fields(args))
 
 
 def evidence_fields(args: argparse.Namespace) -> dict[str, Any]:

@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-history", action="store_true",
                    help="keep the hosts typed in memory only (default: $XDG_STATE_HOME/edgedoctor/history; "
                         "EDGEDOCTOR_NO_HISTORY=1 does the same)")
-    add_evidence_flags(t)
+    add_evidence_flags(t, timeout_help="the check's deadline (default 20); without HOST, the fleet's whole sweep's "
+                                       "(default 120, as `edgedoctor sweep`)")
     t.add_argument("--all-contexts", action="store_true",
                    help="without HOST: the fleet of every context of the kubeconfig (default: the current one)")
     return p

@@ -16,13 +16,12 @@ DEFAULT_INTERVAL = 300.0
 
 def add_serve_parser(sub: Any) -> None:
     from edgedoctor.app.args import add_evidence_flags
-    from edgedoctor.cli.sweep import add_sweep_flags
+    from edgedoctor.cli.sweep import SWEEP_TIMEOUT_HELP, add_sweep_flags
 
     s = sub.add_parser("serve", help="export every host's state to Prometheus, re-sweeping on an interval")
     s.add_argument("hosts", metavar="GLOB", nargs="*", help="only hosts matching these globs")
-    add_evidence_flags(s, many_contexts=True)
+    add_evidence_flags(s, many_contexts=True, timeout_help=SWEEP_TIMEOUT_HELP)
     add_sweep_flags(s)
-    s.set_defaults(timeout=None)
     s.add_argument("--listen", metavar="ADDR:PORT", default=DEFAULT_LISTEN, help=f"where to serve /metrics and /healthz (default {DEFAULT_LISTEN})")
     s.add_argument("--interval", metavar="SECONDS", type=float, default=DEFAULT_INTERVAL,
                    help=f"seconds from one sweep's start to the next (default {DEFAULT_INTERVAL:.0f})")

@@ -8,6 +8,8 @@ import sys
 from typing import Any
 
 OUTPUTS = ("table", "json", "prometheus", "junit")
+# fleet.sweep.DEFAULT_TIMEOUT, written out: the parser does not import the sweep.
+SWEEP_TIMEOUT_HELP = "the whole sweep's deadline, all hosts together (default 120)"
 
 
 def add_sweep_parser(sub: Any) -> None:
@@ -15,9 +17,8 @@ def add_sweep_parser(sub: Any) -> None:
 
     sw = sub.add_parser("sweep", help="diagnose every host of one or more clusters")
     sw.add_argument("hosts", metavar="GLOB", nargs="*", help="only hosts matching these globs (e.g. '*.shop.example.com')")
-    add_evidence_flags(sw, many_contexts=True)
+    add_evidence_flags(sw, many_contexts=True, timeout_help=SWEEP_TIMEOUT_HELP)
     add_sweep_flags(sw)
-    sw.set_defaults(timeout=None)  # the sweep's own default: 120 s for all hosts
     sw.add_argument("--record", metavar="FILE", help="also write a recording of the whole sweep (.gz: compressed)")
     sw.add_argument("-o", "--output", choices=OUTPUTS, help="table (default on a terminal), json, prometheus, junit")
 

@@ -63,13 +63,16 @@ class FleetSource:
         return self.checker
 
 
-def fleet_options(base: CheckOptions, all_contexts: bool) -> SweepOptions:
-    """The sweep of the TUI's evidence flags; raises EvidenceError for bad input."""
+def fleet_options(base: CheckOptions, all_contexts: bool, timeout: float | None = None) -> SweepOptions:
+    """The sweep of the TUI's evidence flags; raises EvidenceError for bad input.
+    `timeout` is --timeout as given: the whole sweep's deadline, as for `edgedoctor sweep`
+    (None: the sweep's default)."""
     opts = SweepOptions(
         contexts=[base.context] if base.context else [], all_contexts=all_contexts, kubeconfig=base.kubeconfig,
         snapshots=list(base.snapshots), replay=base.replay, nameservers=list(base.nameservers),
         authoritative=list(base.authoritative), resolve=list(base.resolve), ca_bundle=base.ca_bundle,
-        offline=bool(base.offline) and not base.replay, now=base.now, timeout=DEFAULT_TIMEOUT,
+        offline=bool(base.offline) and not base.replay, now=base.now,
+        timeout=DEFAULT_TIMEOUT if timeout is None else timeout,
         parallel=DEFAULT_PARALLEL,
     )
     try:

@@ -98,7 +98,7 @@ def prepare_all(args: argparse.Namespace, read_replay: Callable[[str, bool], Evi
     if host is None and _fleet_wanted(args, opts, sweep_file):
         from edgedoctor.tui.fleetrun import FleetSource, fleet_options
 
-        fleet = FleetSource(fleet_options(opts, bool(getattr(args, "all_contexts", False))), checker)
+        fleet = FleetSource(fleet_options(opts, bool(getattr(args, "all_contexts", False)), args.timeout), checker)
     return checker, host, History(default_path() if keep else None), fleet
 
 

@@ -159,6 +159,40 @@ async def test_a_slow_host_does_not_hold_the_others(tmp_path, monkeypatch):
         release.set()
 
 
+async def test_timeout_bounds_the_fleets_sweep_as_sweep_timeout_does(tmp_path, monkeypatch):
+    """`edgedoctor tui --timeout N` without a host: N seconds is the whole sweep's deadline, as
+    for `edgedoctor sweep --timeout N`, and every host's probes get at most what is left of it.
+    Without --timeout the fleet takes the sweep's default, not a check's 20 s."""
+    import edgedoctor.collect as collect
+    from edgedoctor.cli.sweep import sweep_options
+    from edgedoctor.fleet.sweep import DEFAULT_TIMEOUT, HOST_TIMEOUT
+
+    snap = str(casekit.write_snapshot(fleetkit.fleet_objects(), tmp_path / "fleet.yaml"))
+    budgets: list[float] = []
+    # The live probes, faked: record the time each host's probes were given, answer nothing.
+    monkeypatch.setattr(collect, "probe_plan", lambda opts, args, timeout, **kw: budgets.append(timeout))
+    monkeypatch.setattr(collect, "run_plan", lambda plan: (None, None, None))
+    hosts = set(fleetkit.HEALTHY) | set(fleetkit.INTERNAL) | set(fleetkit.BROKEN)
+    for given, deadline in ((["--timeout", "3"], 3.0), ([], DEFAULT_TIMEOUT)):
+        flags = ["--snapshot", snap, "--now", casekit.NOW, *given]
+        app = fleet_app(*flags)
+        sweep = sweep_options(build_parser().parse_args(["sweep", *flags]))
+        assert app.fleet_screen.source.options.timeout == sweep.timeout == deadline
+        budgets.clear()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            assert {r.host for r in app.fleet_screen.records.values()} == hosts
+        assert len(budgets) == len(hosts)
+        assert all(0 < b <= min(deadline, HOST_TIMEOUT) for b in budgets), budgets
+        if not given:
+            assert min(budgets) > 3.0  # the 3 s above came from --timeout, not from elsewhere
+    # A host's own check keeps a check's deadline, given or not.
+    parse = build_parser().parse_args
+    one = ["tui", "--no-history", "app.example.com", "--snapshot", snap, "--offline"]
+    assert prepare_all(parse(one))[0].base.timeout == 20.0
+    assert prepare_all(parse([*one, "--timeout", "7"]))[0].base.timeout == 7.0
+
+
 def test_launch_picks_the_fleet_or_one_host(tmp_path, monkeypatch, recording_of):
     parse = build_parser().parse_args
     # A check's recording still opens its one host; a sweep recording opens the fleet.
