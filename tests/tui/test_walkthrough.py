@@ -199,7 +199,7 @@ async def test_playbook_that_does_not_apply_is_a_notification(monkeypatch, snaps
 def test_every_step_state_has_its_own_label():
     from types import SimpleNamespace as NS
 
-    from edgedoctor.tui.screens.walkthrough import LABELS, step_label
+    from edgedoctor.tui.stepstate import LABELS, step_label
 
     ok = NS(ok=True, message="", outcome="ok")
     change = NS(kind="change", satisfied=None, blocked=None, check=None, change={"op": "delete"})

@@ -13,7 +13,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Group
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,122 +27,17 @@ from edgedoctor.app.playbook import outcome as step_outcome
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis
 from edgedoctor.remedy.plan import StepPlan
-from edgedoctor.textfmt import indent
+from edgedoctor.tui import steptext
 from edgedoctor.tui.messages import DiagnosisChanged, Rechecked, StepOutcome
-from edgedoctor.tui.present import root_label, short, yaml_block
+from edgedoctor.tui.present import short
 from edgedoctor.tui.session import Checker
-from edgedoctor.tui.walk import audit_log_path, describe_change
+from edgedoctor.tui.stepstate import step_label
 from edgedoctor.tui.widgets.keys import KeysBar, NavOptionList
 
-READ_ONLY_NOTE = (
-    "READ-ONLY ({kind}): this walkthrough shows what each step would read and change, "
-    "and changes nothing."
-)
-GOOD_OUTCOMES = ("ok", "unchanged", "")
 KEYS = (
     ("n/b", "next/prev step"), ("a", "apply… (asks first)"), ("c", "copy cmd"), ("[ ]", "choose cmd"),
     ("r", "run again"), ("esc", "back"), ("?", "help"), ("q", "quit"),
 )
-
-
-
-# One word and one mark per state of a step, never shared between two states: a passed dry
-# run is not an applied change, and an applied change is not a verified one.
-LABELS = {
-    "running": ("… {what}", "italic cyan"),
-    "verified": ("✔✔ applied, verified", "bold green"),
-    "not-verified": ("✔✘ applied, not verified yet", "yellow"),
-    "applied": ("✔ applied", "green"),
-    "apply-failed": ("✘ apply failed ({outcome})", "bold red"),
-    "declined": ("– declined", "yellow"),
-    "other-option": ("– other option applied", "dim"),
-    "in-place": ("= in place", "green"),
-    "manual": ("✎ yours to make (manual/GitOps)", "cyan"),
-    "would-change": ("○ would change (read-only)", "dim"),
-    "blocked": ("⊘ blocked", "yellow"),
-    "dry-run-passed": ("◇ dry run passed", "cyan"),
-    "dry-run-failed": ("✘ dry run failed ({outcome})", "bold red"),
-    "refused": ("⊘ refused ({outcome})", "yellow"),
-    "read": ("✔ read", "green"),
-    "read-failed": ("✘ read failed", "bold red"),
-    "host-ok": ("✔ verified: host ok", "bold green"),
-    "host-not-ok": ("✘ not fixed yet", "bold red"),
-    "error": ("✘ error", "bold red"),
-}
-
-
-def _result_word(key: str, step: Any, r: Any) -> str:
-    """The bracketed word of a result line: says what passed, never a bare "ok" on a failure."""
-    out = step_outcome(r)
-    if key == "applied":
-        return "applied" if r.ok and out == "ok" else f"not applied: {out}"
-    if key == "verified":
-        return "verified" if r.ok else "not verified yet"
-    if step.kind == "change":
-        if out == "unchanged":
-            return "in place"
-        return "passed" if r.ok and out == "ok" else f"failed: {out}"
-    if step.check == "rediagnose":
-        return "host ok" if r.ok else "not fixed yet"
-    return "read" if r.ok else f"failed: {out}"
-
-
-def is_manual(step: Any) -> bool:
-    """A change edgedoctor shows but never makes (a guide's fix, a controller upgrade)."""
-    change = getattr(step, "change", None)
-    return not change or change.get("op") == "manual"
-
-
-def step_state(step: Any, st: dict[str, Any], read_only: bool, taken: str | None) -> str:
-    """The one state a step is in, for its mark (see LABELS)."""
-    if st.get("running"):
-        return "running"
-    applied = st.get("applied")
-    if applied is not None:
-        if not (applied.ok and step_outcome(applied) == "ok"):
-            return "apply-failed"
-        v = st.get("verified")
-        if v is None:
-            return "applied"
-        return "verified" if v.ok else "not-verified"
-    if st.get("cancelled"):
-        return "declined"
-    if taken:
-        return "other-option"
-    if step.kind == "change" and step.satisfied:
-        return "in-place"
-    if step.kind == "change" and is_manual(step):
-        return "manual"
-    if step.kind == "change" and step.blocked:
-        return "would-change" if read_only else "blocked"
-    r = st.get("result")
-    if r is not None:
-        out = step_outcome(r)
-        if step.kind == "change":
-            if out == "unchanged":
-                return "in-place"
-            if r.ok and out == "ok":
-                return "dry-run-passed"
-            return "refused" if out in ("denied", "refused", "blocked") else "dry-run-failed"
-        if step.check == "rediagnose":
-            return "host-ok" if r.ok else "host-not-ok"
-        return "read" if r.ok else "read-failed"
-    if st.get("error"):
-        return "error"
-    return ""
-
-
-def step_label(step: Any, st: dict[str, Any], read_only: bool, taken: str | None = None) -> tuple[str, str]:
-    state = step_state(step, st, read_only, taken)
-    if not state:
-        return "", ""
-    text, style = LABELS[state]
-    outcome = ""
-    for key in ("applied", "result"):
-        if st.get(key) is not None:
-            outcome = step_outcome(st[key])
-            break
-    return text.format(what=st.get("running") or "", outcome=outcome), style
 
 
 class WalkthroughScreen(Screen):
@@ -227,25 +121,9 @@ class WalkthroughScreen(Screen):
 
     def on_mount(self) -> None:
         self._title()
-        ro = self.query_one("#walk-readonly", Static)
         self.set_interval(1.0, self._countdown)
-        if str(self.plan.playbook_id).startswith("guide:"):
-            ro.update(Text("GUIDE: the reads confirm the cause; the fix steps are yours to make (manual or GitOps); "
-                           "edgedoctor changes nothing here.", style="bold cyan"))
-        elif self.read_only:
-            ro.update(Text(READ_ONLY_NOTE.format(kind=self.checker.kind), style="bold yellow"))
-        else:
-            ro.update(Text.assemble(
-                ("LIVE: ", "bold"),
-                "reads and dry runs go to the cluster; a change runs only after you answer Yes. ",
-                (f"Changes are logged to {audit_log_path()}.", "dim"),
-            ))
-        lines = []
-        summary = str(self.plan.summary or "")
-        if summary:
-            lines.append(summary)
-        lines += [f"precondition: {p}" for p in self.plan.preconditions or []]
-        lines += [f"note: {n}" for n in self.plan.notes or []]
+        self.query_one("#walk-readonly", Static).update(steptext.mode_text(self.plan, self.read_only, self.checker.kind))
+        lines = steptext.notes_lines(self.plan)
         notes = self.query_one("#walk-notes", Static)
         notes.update(Text("\n".join(lines), style="italic"))
         notes.display = bool(lines)
@@ -260,16 +138,7 @@ class WalkthroughScreen(Screen):
             self._buttons()
 
     def _title(self) -> None:
-        t = Text()
-        t.append("Playbook: ", style="dim")
-        t.append(str(self.plan.title), style="bold")
-        t.append(f"  ({self.plan.playbook_id})  for ", style="dim")
-        t.append(str(self.plan.host), style="bold")
-        if self.code:
-            t.append(f"  from finding {self.code}", style="dim")
-        t.append("\nroot cause now: ", style="dim")
-        t.append(root_label(self.diagnosis))
-        self.query_one("#walk-title", Static).update(t)
+        self.query_one("#walk-title", Static).update(steptext.title_text(self.plan, self.code, self.diagnosis))
 
     # -- the step list
 
@@ -285,15 +154,7 @@ class WalkthroughScreen(Screen):
         keep = ol.highlighted
         ol.clear_options()
         for i, s in enumerate(self.plan.steps):
-            t = Text()
-            t.append(f"{i + 1}. ", style="bold")
-            t.append("reads   " if s.kind == "read" else "changes ", style="cyan" if s.kind == "read" else "bold yellow")
-            t.append(str(s.title))
-            if s.optional:
-                t.append(" (optional)", style="dim")
-            t.append("  ")
-            t.append_text(self._mark(i))
-            ol.add_option(Option(t, id=f"step-{i}"))
+            ol.add_option(Option(steptext.step_option(i, s, self._mark(i)), id=f"step-{i}"))
         if keep is not None and self.plan.steps:
             ol.highlighted = min(keep, len(self.plan.steps) - 1)
 
@@ -328,129 +189,23 @@ class WalkthroughScreen(Screen):
             return
         step, i = self.step, self.index
         st = self.state.get(i, {})
-        t = Text()
-        t.append(f"Step {i + 1} of {len(self.plan.steps)} · ", style="dim")
-        if step.kind == "read":
-            t.append("reads (changes nothing)", style="cyan")
-        elif step.satisfied:
-            t.append("already in place (nothing to run)", style="green")
-        elif is_manual(step):
-            t.append("a change you make (manual or GitOps)", style="bold cyan")
-        else:
-            t.append("CHANGES the cluster", style="bold yellow")
-        t.append(f"\n{step.title}\n\n", style="bold")
-        if step.choice:
-            rec = ", recommended" if step.recommended else ""
-            t.append(f"option {step.option} of {step.choice}{rec}: apply at most one option\n", style="cyan")
-        # The command right under the title: on a small terminal it is what must stay in view.
         cmds, withheld = self.step_commands(step)
-        if cmds:
-            many = f"{len(cmds)} commands: [ and ] choose, " if len(cmds) > 1 else "the command: "
-            t.append(f"{many}c copies one\n", style="dim")
-        t.rstrip()  # the command list follows at once
-        self.query_one("#walk-step", Static).update(t)
+        self.query_one("#walk-step", Static).update(steptext.step_head(step, i, len(self.plan.steps), cmds))
         self._show_commands(cmds)
-        about = Text()
-        if step.explain:
-            about.append(str(step.explain).strip() + "\n\n")
-        if step.target:
-            about.append("target: ", style="dim")
-            about.append(f"{step.target}\n")
-        parts: list = [about]
-        if withheld:
-            parts.append(Text(f"{len(withheld)} command(s) of this step would change something: a read step "
-                              "does not offer them\n", style="yellow"))
-        if step.change and not step.satisfied:
-            parts.append(Text("would change: " if self.read_only else "the change: ", style="dim"))
-            parts.append(Text(describe_change(step.change) + "\n", style="bold"))
-            parts.append(Text(indent(yaml_block(change_view(step.change))) + "\n", style="dim"))
-        if step.secret_input:
-            parts.append(Text(f"asks for {step.secret_input} when applying; it is never stored or shown\n", style="yellow"))
-        if step.verify:
-            parts.append(Text(f"verified afterwards by: {step.verify}\n", style="dim"))
-        if step.gitops and not step.satisfied:
-            parts.append(Text(f"GitOps: {step.gitops}\n", style="bold yellow"))
-        if step.git_snippet and not step.satisfied:
-            parts.append(Text("change this in Git instead:", style="dim"))
-            parts.append(Text(indent(str(step.git_snippet).rstrip()) + "\n"))
-        if step.satisfied:
-            parts.append(Text(f"nothing to change: {step.satisfied}\n", style="green"))
-        taken = self._taken_by_other(step)
-        if taken:
-            parts.append(Text(f"skipped: {taken}\n", style="dim"))
-        if step.blocked:
-            label = "not run here: " if not self.read_only else "read-only: "
-            parts.append(Text(label + str(step.blocked) + "\n", style="yellow"))
-        self.query_one("#walk-after-cmds", Static).update(Group(*parts))
+        about = steptext.step_about(step, withheld, self.read_only, self._taken_by_other(step))
+        self.query_one("#walk-after-cmds", Static).update(about)
         self._countdown()
-        self.query_one("#walk-result", Static).update(self._result_text(st))
-        self.query_one("#walk-effect", Static).update(self._effect_text(step, st))
+        self.query_one("#walk-result", Static).update(steptext.result_text(step, st))
+        self.query_one("#walk-effect", Static).update(steptext.effect_text(step, st, self.read_only, self.diagnosis))
         self._buttons()
 
     def _countdown(self) -> None:
         """A step that makes sense only from a time on (the end of a cache) counts down to it."""
         box = self.query_one("#walk-countdown", Static)
         deadline = getattr(self.step, "deadline", None) if self.plan.steps else None
-        if not deadline:
-            box.display = False
-            return
-        from edgedoctor.tui.guide import seconds_left
-
-        left = seconds_left(deadline)
-        box.display = True
-        if left is None:
-            box.update("")
-        elif left > 0:
-            box.update(Text.assemble(("re-check at ", "dim"), (deadline, "bold"),
-                                     (f": {left // 3600:02d}:{left % 3600 // 60:02d}:{left % 60:02d} left\n", "bold yellow")))
-        else:
-            box.update(Text.assemble(("the wait ended at ", "dim"), (deadline, "bold"),
-                                     (": re-check now (r)\n", "bold green")))
-
-    def _result_text(self, st: dict[str, Any]) -> Text:
-        t = Text()
-        if st.get("running"):
-            t.append(f"{st['running']}…\n", style="italic cyan")
-        labels = (("result", "dry run" if self.step.kind == "change" else "read"), ("applied", "change"), ("verified", "verify"))
-        for key, label in labels:
-            r = st.get(key)
-            if r is None:
-                continue
-            t.append(f"{label}: ", style="bold")
-            t.append(f"[{_result_word(key, self.step, r)}] ", style="green" if r.ok else "bold red")
-            t.append(f"{r.message}\n")
-            details = r.details or {}
-            if details:
-                t.append(indent(yaml_block(details)) + "\n", style="dim")
-        if st.get("error"):
-            t.append("error: ", style="bold red")
-            t.append(f"{st['error']}\n")
-        if st.get("cancelled"):
-            t.append("declined: nothing was changed\n", style="yellow")
-        if st.get("why_not"):
-            t.append("not applied: ", style="bold yellow")
-            t.append(f"{st['why_not']}\n")
-        return t
-
-    def _effect_text(self, step: Any, st: dict[str, Any]) -> Text:
-        t = Text()
-        if step.kind != "change":
-            return t
-        effect = st.get("effect")
-        if effect is not None:
-            before, after = effect
-            t.append("re-check: ", style="bold")
-            t.append(f"root cause before: {root_label(before)}  →  after: {root_label(after)}\n")
-            if root_label(before) == root_label(after):
-                t.append("no change yet: controllers may need a minute; ctrl+r on the diagnosis runs it again\n", style="yellow")
-            elif after is not None and after.verdict == "ok":
-                t.append(f"{after.host} works now\n", style="bold green")
-        elif st.get("recheck_error"):
-            t.append(f"re-check failed: {st['recheck_error']}\n", style="bold red")
-        elif self.read_only:
-            t.append("re-check: nothing was changed here, so the root cause stays ", style="dim")
-            t.append(root_label(self.diagnosis) + "\n")
-        return t
+        box.display = bool(deadline)
+        if deadline:
+            box.update(steptext.countdown_text(deadline))
 
     def _can_apply(self) -> bool:
         if not self.plan.steps:
@@ -599,18 +354,8 @@ class WalkthroughScreen(Screen):
         self._render_step()
 
     def step_commands(self, step: Any) -> tuple[list[str], list[str]]:
-        """(the commands offered for the step, the ones withheld).
-
-        One command per entry, so that `c` copies exactly one; a read step offers
-        only commands that read, whatever its template says.
-        """
-        from edgedoctor.shellcmd import reading_commands, split_commands
-
-        if not step.command or step.satisfied:
-            return [], []  # already in place: nothing to run
-        if step.kind == "read":
-            return reading_commands(str(step.command))
-        return split_commands(str(step.command)), []
+        """(the commands offered for the step, the ones withheld): see steptext.step_commands."""
+        return steptext.step_commands(step)
 
     def _show_commands(self, cmds: list[str]) -> None:
         ol = self.query_one("#walk-cmds", OptionList)
@@ -647,25 +392,8 @@ class WalkthroughScreen(Screen):
         self.action_copy()
 
     def _why_not(self, step: Any) -> str:
-        st = self.state.get(self.index, {})
-        if self.read_only:
-            return f"read-only ({self.checker.kind}): nothing is changed here"
-        if step.kind != "change":
-            return "this step only reads"
-        if step.satisfied:
-            return f"nothing to change: {step.satisfied}"
-        if self._taken_by_other(step):
-            return str(self._taken_by_other(step))
-        if step.blocked:
-            return str(step.blocked)
-        if st.get("applied") is not None:
-            return "already applied"
-        if st.get("running"):
-            return f"{st['running']}…"
-        r = st.get("result")
-        if r is not None and r.ok:
-            return f"nothing to change: {r.message}"
-        return "the dry run has to pass first"
+        return steptext.why_not(step, self.state.get(self.index, {}), self.read_only, self.checker.kind,
+                                self._taken_by_other(step))
 
     def action_apply(self) -> None:
         if not self.plan.steps:
@@ -681,24 +409,8 @@ class WalkthroughScreen(Screen):
         from edgedoctor.tui.screens.modals import AskSecret, ConfirmChange
 
         change = step.change or {}
-        ns = change.get("namespace")
-        obj = f"{change.get('kind')} {ns + '/' if ns else ''}{change.get('name')}"
         context = self.ev.source.get("context") or self.ev.cluster.context or "(current context)"
-        cluster = self.ev.cluster.cluster or "?"
-        body = Text()
-        # Who, where and what, before anything else: the context and cluster the change goes to.
-        for label, value in (("context", context), ("cluster", cluster), ("verb", str(change.get("op") or "?")),
-                             ("object", obj)):
-            body.append(f"{label:<8}", style="dim")
-            body.append(f"{value}\n", style="bold")
-        body.append(f"\n{step.title}\n\n", style="bold")
-        body.append(describe_change(step.change) + "\n", style="bold")
-        if step.target:
-            body.append(f"target: {step.target}\n")
-        body.append(indent(yaml_block(change_view(step.change))) + "\n\n", style="dim")
-        if step.gitops:
-            body.append(f"GitOps: {step.gitops}\n\n", style="bold yellow")
-        body.append(f"$ {step.command}\n", style="dim")
+        body = steptext.confirm_body(step, context, self.ev.cluster.cluster or "?")
         index = self.index
 
         def with_secret(value: str | None) -> None:
@@ -725,7 +437,7 @@ class WalkthroughScreen(Screen):
             if index == self.index:
                 self._render_step()
 
-        question = f"{str(change.get('op') or 'change').capitalize()} {obj} in context {context}?"
+        question = f"{str(change.get('op') or 'change').capitalize()} {steptext.change_object(change)} in context {context}?"
         self.app.push_screen(ConfirmChange(question, body), answered)
 
     @on(Button.Pressed)
@@ -735,10 +447,3 @@ class WalkthroughScreen(Screen):
         if handler:
             handler()
 
-
-CHANGE_FIELDS = ("op", "kind", "namespace", "name", "patch_type", "subresource", "fields", "body")
-
-
-def change_view(change: dict[str, Any] | None) -> dict[str, Any]:
-    """The fields of a change a person checks before saying Yes (not the access list)."""
-    return {k: change[k] for k in CHANGE_FIELDS if change and change.get(k) not in (None, "", [], {})}
