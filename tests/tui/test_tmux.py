@@ -66,6 +66,13 @@ class Tmux:
             time.sleep(0.1)
         raise AssertionError(f"not on screen after {timeout}s: {texts}\n{screen}")
 
+    def wait_gone(self, text: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while text in self.screen():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still on screen after {timeout}s: {text}")
+            time.sleep(0.1)
+
     def type(self, text: str) -> None:
         # One key at a time: a burst of keys can be taken as a paste by the app.
         for ch in text:
@@ -114,6 +121,8 @@ def test_type_a_host_and_read_the_tree(tmux, snapshot_of):
     tmux.keys("?")
     tmux.wait_for("edgedoctor keys")
     tmux.keys("Escape")
+    # Gone first: a `q` right behind the Escape would be read as alt+q.
+    tmux.wait_gone("edgedoctor keys")
     tmux.wait_for("Findings (2)")
     tmux.keys("q")
     tmux.wait_for("edgedoctor-exit=0")

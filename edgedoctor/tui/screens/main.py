@@ -86,7 +86,6 @@ class MainScreen(Screen):
             yield DetailPane(id="detail")
         yield Static(id="findings-title")
         yield FindingsTable(id="findings")
-        yield Input(placeholder="filter the tree and the findings (Enter keeps it, Esc clears)", id="filter")
         yield KeysBar(KEYS, id="keys")
 
     def on_resize(self, event) -> None:
@@ -103,8 +102,7 @@ class MainScreen(Screen):
         self.call_after_refresh(self.query_one(DiagnosisTree).keep_cursor_visible)
 
     def on_mount(self) -> None:
-        self.query_one("#filter", Input).cursor_blink = False
-        self.query_one("#filter").display = False
+        self.call_after_refresh(self._filter_box)  # hidden until `/`: not part of the first frame
         self.query_one("#host-error").display = False
         self._spinner = self.set_interval(0.1, self._tick, pause=True)
         self._header()
@@ -339,14 +337,25 @@ class MainScreen(Screen):
 
     # -- actions
 
+    def _filter_box(self) -> Input:
+        """The filter input, made on first use."""
+        found = self.query("#filter")
+        if found:
+            return found.first(Input)
+        box = Input(placeholder="filter the tree and the findings (Enter keeps it, Esc clears)", id="filter")
+        box.cursor_blink = False
+        box.display = False
+        self.mount(box, before=self.query_one(KeysBar))
+        return box
+
     def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
+        box = self._filter_box()
         box.display = True
         box.focus()
 
     def action_back(self) -> None:
         """k9s esc: close the filter, or leave the host input for the tree."""
-        box = self.query_one("#filter", Input)
+        box = self._filter_box()
         if box.display:
             box.value = ""
             box.display = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Group
 from rich.text import Text
 from textual import on
@@ -35,22 +37,40 @@ class DetailPane(Vertical):
         with TabbedContent(id="detail-tabs", initial="tab-evidence"):
             with TabPane("Evidence (d)", id="tab-evidence"), VerticalScroll():
                 yield Static(id="evidence")
-            with TabPane("YAML (y)", id="tab-yaml"), VerticalScroll():
-                yield Static(id="yaml")
-            with TabPane("Commands (c copies)", id="tab-commands"):
-                yield NavOptionList(id="commands")
-            with TabPane("Explain (x)", id="tab-explain"), VerticalScroll():
-                yield Static(id="explain")
+            # The hidden tabs get their widgets after the first frame (see _fill_hidden_tabs):
+            # styling and mounting them would be an eighth of the first screen's time.
+            yield TabPane("YAML (y)", id="tab-yaml")
+            yield TabPane("Commands (c copies)", id="tab-commands")
+            yield TabPane("Explain (x)", id="tab-explain")
 
     def on_mount(self) -> None:
         self.commands: list[str] = []
         self.node: str | None = None
         self.finding: Finding | None = None
+        self._hidden: dict[str, Any] = {"yaml": "", "explain": ""}  # their text until they exist
+        self._filled = False
         self.clear("Enter a host to diagnose it.")
+        self.call_after_refresh(self._fill_hidden_tabs)
+
+    def _fill_hidden_tabs(self) -> None:
+        if self._filled:
+            return
+        self._filled = True
+        self.query_one("#tab-yaml", TabPane).mount(VerticalScroll(Static(self._hidden["yaml"], id="yaml")))
+        self.query_one("#tab-commands", TabPane).mount(NavOptionList(id="commands"))
+        self.query_one("#tab-explain", TabPane).mount(VerticalScroll(Static(self._hidden["explain"], id="explain")))
+        self._set_commands(self.commands)
+
+    def _update(self, sid: str, content: Any) -> None:
+        if sid in self._hidden and not self._filled:
+            self._hidden[sid] = content
+        else:
+            self.query_one(f"#{sid}", Static).update(content)
 
     # -- public
 
     def set_tab(self, name: str) -> None:
+        self._fill_hidden_tabs()  # a key pressed before the first frame was drawn
         self.query_one(TabbedContent).active = f"tab-{name}"
         self._draw(name)
 
@@ -59,10 +79,10 @@ class DetailPane(Vertical):
         return (self.query_one(TabbedContent).active or "tab-evidence").removeprefix("tab-")
 
     def selected_command(self) -> str | None:
-        ol = self.query_one("#commands", OptionList)
         if not self.commands:
             return None
-        i = ol.highlighted if ol.highlighted is not None else 0
+        ol = self.query("#commands").first(OptionList) if self._filled else None
+        i = ol.highlighted if ol is not None and ol.highlighted is not None else 0
         return self.commands[i] if 0 <= i < len(self.commands) else None
 
     def clear(self, message: str) -> None:
@@ -70,7 +90,7 @@ class DetailPane(Vertical):
         self._view = None
         self.query_one("#detail-title", Static).update(Text(message, style="dim"))
         for sid in ("evidence", "yaml", "explain"):
-            self.query_one(f"#{sid}", Static).update("")
+            self._update(sid, "")
         self._set_commands([])
 
     def show(self, ev: Evidence, d: Diagnosis, node: str | None, finding: Finding | None, running: str | None) -> None:
@@ -113,11 +133,11 @@ class DetailPane(Vertical):
         self._drawn.add(tab)
         if tab == "evidence":
             on_node = [f for f in d.findings if f.node == node]
-            self.query_one("#evidence", Static).update(self._evidence(d, node, on_node, running))
+            self._update("evidence", self._evidence(d, node, on_node, running))
         elif tab == "yaml":
-            self.query_one("#yaml", Static).update(self._yaml(node, objects.node_objects(ev, d, node)))
+            self._update("yaml", self._yaml(node, objects.node_objects(ev, d, node)))
         elif tab == "explain":
-            self.query_one("#explain", Static).update(self._explain(self.finding, node))
+            self._update("explain", self._explain(self.finding, node))
 
     @on(TabbedContent.TabActivated)
     def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
@@ -136,12 +156,12 @@ class DetailPane(Vertical):
         t.append("findings: ", style="dim")
         t.append(f"{len(d.findings)}\n\n")
         t.append("Select a node in the tree (↑/↓) or a finding below.", style="dim")
-        self.query_one("#evidence", Static).update(t)
-        self.query_one("#yaml", Static).update(Text("Select a node to see its object.", style="dim"))
+        self._update("evidence", t)
+        self._update("yaml", Text("Select a node to see its object.", style="dim"))
         root = d.findings[0] if d.root_cause and d.findings else None
         self.finding = root
         self._set_commands(list(root.commands) if root else [])
-        self.query_one("#explain", Static).update(self._explain(root, None))
+        self._update("explain", self._explain(root, None))
 
     def _evidence(self, d: Diagnosis, node: str, on_node: list[Finding], running: str | None) -> Group:
         parts: list = []
@@ -180,6 +200,8 @@ class DetailPane(Vertical):
 
     def _set_commands(self, cmds: list[str]) -> None:
         self.commands = cmds
+        if not self._filled:
+            return  # listed when the tab gets its widgets
         ol = self.query_one("#commands", OptionList)
         ol.clear_options()
         if cmds:
