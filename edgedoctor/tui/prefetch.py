@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import threading
 from collections.abc import Callable
@@ -55,6 +56,13 @@ class Pending(Generic[T]):
                 os._exit(code)  # no atexit, no flush of the parent's buffers
         os.close(w)
         self._pid, self._read = pid, r
+
+    def running(self) -> bool:
+        """Is the child still at work (nothing on its pipe yet)?"""
+        if not self._pid or hasattr(self, "_outcome"):
+            return False
+        ready, _, _ = select.select([self._read], [], [], 0)
+        return not ready
 
     def result(self) -> T:
         """The work's value (raising its exception); waits for the child, once."""

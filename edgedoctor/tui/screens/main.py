@@ -112,7 +112,6 @@ class MainScreen(Screen):
             ev, d = self._initial
             self._initial = None
             self.generation += 1
-            self.query_one(DiagnosisTree).start(self.host, READING)
             self._show(ev, d)
             self._header()
             self.query_one(DiagnosisTree).focus()

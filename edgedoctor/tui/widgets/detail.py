@@ -128,8 +128,8 @@ class DetailPane(Vertical):
         if view is None or tab in self._drawn or tab == "commands":
             return
         ev, d, node, running = view
-        if node is None:
-            return
+        if node is None and tab != "explain":
+            return  # the overview wrote them
         self._drawn.add(tab)
         if tab == "evidence":
             on_node = [f for f in d.findings if f.node == node]
@@ -161,7 +161,8 @@ class DetailPane(Vertical):
         root = d.findings[0] if d.root_cause and d.findings else None
         self.finding = root
         self._set_commands(list(root.commands) if root else [])
-        self._update("explain", self._explain(root, None))
+        # The root cause's catalog page when its tab is shown: the catalog is YAML to load.
+        self._draw(self.tab)
 
     def _evidence(self, d: Diagnosis, node: str, on_node: list[Finding], running: str | None) -> Group:
         parts: list = []
