@@ -203,7 +203,8 @@ def main() -> int:
     a = ap.parse_args()
 
     from edgedoctor.kinds import KINDS
-    from edgedoctor.kube.live import _NARROW, _collection_path
+    from edgedoctor.kube.live import NARROW
+    from edgedoctor.kube.reads import collection_path
     from tests.servers.kubeapi import KubeCluster, _workdir, require_build
     from tests.servers.pki import TestCA
 
@@ -225,7 +226,7 @@ def main() -> int:
         kubeconfig = str(kube.kubeconfig("admin"))
         host = f"svc{a.routes - 1}.t{(a.routes - 1) % a.gateways}.example.com"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        wide = [_collection_path(k, k.versions[0]) for k in KINDS if k.kind not in _NARROW]
+        wide = [collection_path(k, k.versions[0]) for k in KINDS if k.kind not in NARROW]
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "list_kinds.py"
             script.write_text(BASELINE)

@@ -79,6 +79,7 @@ def read_cluster(opts: CheckOptions) -> tuple[ClusterEvidence, dict[str, Any]]:
         return cluster, {"kind": "snapshot", "context": None, "files": list(opts.snapshots)}
     from edgedoctor.kube.config import NoKubeconfig
     from edgedoctor.kube.live import LiveConfigError, read_live
+    from edgedoctor.kube.wanted import needed_gateways, needed_secrets, needed_services
 
     try:
         cluster = read_live(
@@ -295,71 +296,3 @@ def complete_probes(ev: Evidence, opts: CheckOptions, args: dict[str, Any], earl
             "timeout": opts.timeout,
         }
     )
-
-
-def needed_gateways(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The Gateways with a listener for this host: whose Envoy data plane the check reads."""
-    from edgedoctor.diagnosis.gateway import listeners
-    from edgedoctor.diagnosis.hostnames import gw_matches
-    from edgedoctor.diagnosis.index import name_of, ns_of
-
-    return sorted({(ns_of(o) or "default", name_of(o)) for o in objects if o.get("kind") == "Gateway"
-                   and any(gw_matches(ls.hostname, host) for ls in listeners(o))})
-
-
-def needed_services(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The Services this host's check may need: the backends of every route that may serve
-    the host (a hostname covering it, or none: the listener's then decides), and a Service
-    named as each Gateway with a listener for the host (Envoy Gateway's GatewayNamespace mode)."""
-    from edgedoctor.diagnosis.gateway import listeners
-    from edgedoctor.diagnosis.hostnames import gw_matches
-    from edgedoctor.diagnosis.index import as_list, name_of, ns_of, spec
-    from edgedoctor.kube.live import route_backends
-
-    out: set[tuple[str, str]] = set()
-    for obj in objects:
-        kind = obj.get("kind")
-        if kind == "Gateway":
-            if any(gw_matches(ls.hostname, host) for ls in listeners(obj)):
-                out.add((ns_of(obj) or "default", name_of(obj)))
-        elif kind in ("HTTPRoute", "GRPCRoute"):
-            names = [str(h).lower() for h in as_list(spec(obj).get("hostnames"))]
-            if not names or any(gw_matches(h, host) for h in names):
-                out.update(route_backends(obj))
-    return sorted(out)
-
-
-def needed_secrets(host: str, objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The Secrets this host's check needs: the listeners' certificateRefs, the Secret of
-    each Certificate naming the host, and the issuers' solver credentials (for their keys)."""
-    from edgedoctor.diagnosis.gateway import listeners
-    from edgedoctor.diagnosis.hostnames import gw_matches, san_covers
-    from edgedoctor.diagnosis.index import as_dict, as_list, ns_of, spec
-
-    out: set[tuple[str, str]] = set()
-    for gw in (o for o in objects if o.get("kind") == "Gateway"):
-        for ls in listeners(gw):
-            if ls.protocol in ("HTTPS", "TLS") and gw_matches(ls.hostname, host):
-                for ref in as_list(as_dict(ls.spec.get("tls")).get("certificateRefs")):
-                    if isinstance(ref, dict) and ref.get("name"):
-                        out.add((str(ref.get("namespace") or ns_of(gw)), str(ref["name"])))
-    for cert in (o for o in objects if o.get("kind") == "Certificate"):
-        names = [str(n) for n in as_list(spec(cert).get("dnsNames"))]
-        if spec(cert).get("secretName") and any(san_covers(n, host) or gw_matches(n, host) for n in names):
-            out.add((ns_of(cert), str(spec(cert)["secretName"])))
-    cluster_ns = "cert-manager"
-    for dep in (o for o in objects if o.get("kind") == "Deployment"):
-        for c in as_list(as_dict(as_dict(spec(dep).get("template")).get("spec")).get("containers")):
-            if "cert-manager-controller" in str(as_dict(c).get("image", "")):
-                for a in as_list(as_dict(c).get("args")):
-                    if str(a).startswith("--cluster-resource-namespace="):
-                        v = str(a).split("=", 1)[1]
-                        cluster_ns = ns_of(dep) if v.startswith("$(") else v
-    for iss in (o for o in objects if o.get("kind") in ("Issuer", "ClusterIssuer")):
-        ns = ns_of(iss) if iss.get("kind") == "Issuer" else cluster_ns
-        for solver in as_list(as_dict(spec(iss).get("acme")).get("solvers")):
-            for prov in as_dict(as_dict(solver).get("dns01")).values():
-                for key, val in as_dict(prov).items():
-                    if key.endswith("SecretRef") and isinstance(val, dict) and val.get("name"):
-                        out.add((ns, str(val["name"])))
-    return sorted(out)

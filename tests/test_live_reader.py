@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from edgedoctor.kube import config as kube_config
-from edgedoctor.kube import live
 from edgedoctor.kube.live import LiveConfigError, read_live
+from edgedoctor.kube.wanted import needed_secrets
 from tests.fakeapi import ContextSpec, FakeAPI, dead_port, make_ca_and_cert, write_kubeconfig
 
 # Fake values planted in the server; none may appear in what the reader returns.
@@ -231,16 +231,8 @@ def sample_objects() -> list[dict[str, Any]]:
 
 
 def solver_and_listener_secrets(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """What the lead's callback does: the defaults plus issuer solver token Secrets."""
-    out = list(live.default_secret_names(objects))
-    for obj in objects:
-        if obj.get("kind") != "ClusterIssuer":
-            continue
-        for solver in ((obj.get("spec") or {}).get("acme") or {}).get("solvers") or []:
-            ref = ((solver.get("dns01") or {}).get("cloudflare") or {}).get("apiTokenSecretRef")
-            if ref:
-                out.append(("cert-manager", ref["name"]))
-    return out
+    """What a check of any host reads: listener and Certificate Secrets, issuer solver tokens."""
+    return needed_secrets(None, objects)
 
 
 @pytest.fixture(autouse=True)
@@ -328,16 +320,18 @@ def test_services_endpointslices_deployments_only_where_the_chain_points(tmp_pat
     assert "app/app" not in names(ev, "Deployment")  # an app's own Deployment is not the edge's
 
 
-def test_default_secrets_are_listener_refs_and_certificate_secrets(
+def test_default_secrets_are_listener_refs_certificate_secrets_and_solver_credentials(
     api: FakeAPI, kubeconfig: Path
 ) -> None:
     ev = read(kubeconfig)
-    # api-tls (Certificate app/api) does not exist: simply absent, not an error.
-    assert names(ev, "Secret") == {"envoy-gateway/wildcard-tls"}
+    # api-tls (Certificate app/api) does not exist: simply absent, not an error. The
+    # solver's token Secret is read for its key names only (the redaction tests hold that).
+    assert names(ev, "Secret") == {"envoy-gateway/wildcard-tls", "cert-manager/cloudflare-api-token"}
     fetched = {r["path"] for r in api.requests if "/secrets/" in r["path"]}
     assert fetched == {
         "/api/v1/namespaces/envoy-gateway/secrets/wildcard-tls",
         "/api/v1/namespaces/app/secrets/api-tls",
+        "/api/v1/namespaces/cert-manager/secrets/cloudflare-api-token",
     }
     assert "Secret" in ev.kinds_read
     assert ev.errors == []
@@ -446,7 +440,7 @@ def test_hanging_kind_times_out_and_the_rest_is_read(api: FakeAPI, kubeconfig: P
     assert err["reason"].startswith("timed out after ")
     assert "Challenge" not in ev.kinds_read
     # The narrow reads after the LISTs still had time.
-    assert names(ev, "Secret") == {"envoy-gateway/wildcard-tls"}
+    assert names(ev, "Secret") == {"envoy-gateway/wildcard-tls", "cert-manager/cloudflare-api-token"}
     assert names(ev, "ConfigMap") == {"dns/k8s-gateway"}
     assert names(ev, "Certificate") == {"envoy-gateway/wildcard", "app/api"}
 

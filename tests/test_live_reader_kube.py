@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from edgedoctor.kinds import KINDS
-from edgedoctor.kube import live
+from edgedoctor.kube import reads
 from edgedoctor.kube.live import read_live
 from tests.servers.kubeapi import KubeCluster
 from tests.test_live_reader import (
@@ -101,7 +101,7 @@ def test_pages_are_followed_on_the_real_server(kube_cluster: KubeCluster, monkey
               "spec": {"secretName": f"extra-{i}-tls", "dnsNames": [f"extra{i}.example.com"],
                        "issuerRef": {"name": "le", "kind": "ClusterIssuer"}}} for i in range(5)]
     objs = _loaded(kube_cluster, extra)
-    monkeypatch.setattr(live, "PAGE_SIZE", 2)
+    monkeypatch.setattr(reads, "PAGE_SIZE", 2)
     ev = _read(kube_cluster)
     assert len(by_kind(ev, "Certificate")) == len([o for o in objs if o["kind"] == "Certificate"]) > 2
 

@@ -168,15 +168,29 @@ def _glob_ok(host: str, globs: list[str]) -> bool:
     return not globs or any(fnmatch.fnmatchcase(host, g.lower().rstrip(".")) for g in globs)
 
 
-def fleet_secret_names(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """The Secrets every host of a sweep may need: all listener and Certificate Secrets and
-    the issuers' solver credentials (their keys only are kept)."""
-    from edgedoctor.collect import needed_secrets
-    from edgedoctor.kube.live import default_secret_names
+def narrowed_reads(opts: SweepOptions) -> dict[str, Any]:
+    """What the live reader reads by name for a sweep: what any host may need, or with
+    --namespace/--selector/host globs, only what the hosts they keep need (their Gateways'
+    data plane, their routes' backends, their Secrets)."""
+    from edgedoctor.kube.wanted import Hosts, needed_gateways, needed_secrets, needed_services
 
-    # needed_secrets' issuer part does not depend on the host; its listener and
-    # Certificate parts are a subset of default_secret_names.
-    return sorted(set(default_secret_names(objects)) | set(needed_secrets("sweep.invalid", objects)))
+    if not (opts.namespaces or opts.selector or opts.globs):
+        # Every Gateway's data plane at once (gateway_names None), every backend.
+        return {"secret_names": lambda objects: needed_secrets(None, objects)}
+
+    def hosts(objects: list[dict[str, Any]]) -> tuple[Hosts, list[HostEntry]]:
+        entries = enumerate_hosts(objects, namespaces=opts.namespaces, selector=opts.selector, globs=opts.globs)
+        return Hosts(e.host for e in entries), entries
+
+    def gateways(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        # The Gateways the hosts' routes name (attached or not) and those with a listener for them.
+        h, entries = hosts(objects)
+        named = {tuple(g.split("/", 1)) for e in entries for g in e.gateways}
+        return sorted({(ns, name) for ns, name in named} | set(needed_gateways(h, objects)))
+
+    return {"secret_names": lambda objects: needed_secrets(hosts(objects)[0], objects),
+            "service_names": lambda objects: needed_services(hosts(objects)[0], objects),
+            "gateway_names": gateways}
 
 
 # ------------------------------------------------------------------------- sources
@@ -210,7 +224,7 @@ def _live_source(opts: SweepOptions, context: str | None, now: str) -> Source:
 
     try:
         cluster = read_live(kubeconfig=opts.kubeconfig, context=context,
-                            timeout=min(opts.timeout, 30.0), secret_names=fleet_secret_names)
+                            timeout=min(opts.timeout, 30.0), **narrowed_reads(opts))
     except LiveConfigError as e:
         return Source(context, {"kind": "live", "context": context}, None, now, [str(e)])
     source = {k: v for k, v in {"kind": "live", "context": cluster.context, "cluster": cluster.cluster}.items() if v is not None}

@@ -109,7 +109,7 @@ class ClusterWriter:
         query: list[tuple[str, str]] | None = None,
         content_type: str = "application/json",
     ) -> dict[str, Any]:
-        from edgedoctor.kube.live import classify_error
+        from edgedoctor.kube.failures import classify_error
 
         # A playbook waits on a person between requests; a load balancer in front of
         # the API server may have dropped the idle connection without a word, and a

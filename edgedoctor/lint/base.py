@@ -68,12 +68,8 @@ def load_base(spec_: str | None, *, context: str | None = None, kubeconfig: str 
 
 def _live(context: str, kubeconfig: str | None, timeout: float, manifests: Manifests | None) -> Base:
     try:
-        from edgedoctor.kube.live import (
-            LiveConfigError,
-            default_service_names,
-            read_live,
-            route_backends,
-        )
+        from edgedoctor.kube.live import LiveConfigError, read_live
+        from edgedoctor.kube.wanted import needed_services, route_backends
     except ImportError as e:
         raise ManifestError(f"--context needs the kubernetes client ({e.name} not installed)") from None
     # The live reader reads Services by name: also those the changed routes will point at.
@@ -81,7 +77,7 @@ def _live(context: str, kubeconfig: str | None, timeout: float, manifests: Manif
               for b in route_backends(o)}
 
     def services(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
-        return sorted(set(default_service_names(objects)) | wanted)
+        return sorted(set(needed_services(None, objects)) | wanted)
 
     try:
         cluster = read_live(kubeconfig=kubeconfig, context=context, timeout=timeout, service_names=services)
