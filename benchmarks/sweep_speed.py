@@ -11,14 +11,30 @@
    each answer, against (hosts / parallel) x one host's probe time (the same sweep restricted
    to one host): goal <= 1.5x.
 
-Measured on a 2-core machine loaded by other work (2026-12-04, before/after alternated,
-best of 2 each): the live ratio was 10.4-10.6x before the sweep shared the zone's DNS
-answers (probes.dns.ZoneCache) and one HTTP client, 9.8-9.9x after; the goal is not met.
-The sweep is CPU-bound (about 23 ms of CPU per host for 14 DNS questions, 2-4 TLS
-handshakes and 2 HTTP requests; 1.5x of the ideal allows about 4 ms): by elimination (one probe
-replaced by a stub at a time) DNS is about 45% of it, TLS 27%, HTTP 16%, the diagnosis and the threads the rest.
-In this benchmark only 2 of a host's 14 questions are the zone's (the apex SOA, the
-registered domain's CAA); without --authoritative the NS set and its addresses are shared too.
+The live servers (in a process of their own) write their DNS answers directly and send each
+one 50 ms after its question from a timer thread: with dnspython and a thread per question
+they spent ~10 ms of CPU per host, taken from the sweep on 2 cores.
+
+Measured on a 2-core machine loaded by other work (2026-12-04, load average 10-20; before and
+after alternated 3 times, best of 2 each, same servers; `--verbose` prints the CPU):
+  before (main at 56b2c62): sweep 14.0-15.5 s wall, 10.5-11.9 s CPU (21-24 ms a host),
+                            ratio 6.7-7.9x (9.1-9.8x with the former dnspython servers)
+  after:                    sweep 8.2-9.2 s wall, 7.0-7.7 s CPU (14-15 ms a host), ratio 4.0-5.5x
+  peak RSS of the benchmark process 100-110 MB before, 110-125 MB after (the shared threads)
+What changed: the DNS probe writes and reads its messages itself (probes.dnswire; it was
+45% of the CPU, now ~0.8 ms for a host's 14 questions), the TLS probe's SSL contexts and the
+verifier's trust store are made once, the hosts' probes share one pool of threads.
+The goal (1.5x) is not met. 1.5x of the ideal (500/50 x ~160 ms = 1.6 s) is 2.4 s for 500
+hosts: 4.8 ms of CPU a host for a sweep bound to one core by the GIL, 9.6 ms on both cores
+shared with the servers (~4.5 ms a host for their TLS and HTTP). A host costs today, measured
+one at a time: HTTP probes through httpx ~2.7 ms, TLS probes ~2.3 ms (a handshake, on Python
+3.11 a second one capped at TLS 1.2 to read the chain, and the PROXY-protocol variant), DNS
+~0.8 ms, the diagnosis ~1.3 ms (cluster layers before and after the probes); the other ~6 ms
+(the same with --parallel 1, so not contention) are the runner's ~20 jobs a host and their
+hand-offs between threads, not attributed further. Under 5 ms would take the probes out of
+the diagnosing process (worker processes on the second core, their evidence sent back) and
+an HTTP client lighter than httpx; even then the servers' ~4.5 ms a host on the same 2 cores
+leave an estimated floor of 2-3x on this machine.
 """
 
 from __future__ import annotations
