@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from edgedoctor.diagnosis.controllers import Controller
@@ -17,24 +18,27 @@ from edgedoctor.timefmt import parse_rfc3339
 
 @dataclass
 class Listener:
+    """One listener of a Gateway, with its status entry. Read-only: its fields are read
+    once (a Listener may serve many diagnoses, see ClusterIndex.derived)."""
+
     gateway: Obj
     spec: dict[str, Any]
     status: dict[str, Any] | None
 
-    @property
+    @cached_property
     def name(self) -> str:
         return str(self.spec.get("name") or "")
 
-    @property
+    @cached_property
     def hostname(self) -> str | None:
         h = self.spec.get("hostname")
         return str(h).lower() if h else None
 
-    @property
+    @cached_property
     def protocol(self) -> str:
         return str(self.spec.get("protocol") or "").upper()
 
-    @property
+    @cached_property
     def port(self) -> int | None:
         p = self.spec.get("port")
         return p if isinstance(p, int) else None

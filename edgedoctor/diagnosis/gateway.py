@@ -9,6 +9,7 @@ from edgedoctor.diagnosis.context import Ctx, Listener
 from edgedoctor.diagnosis.controllers import deployment_available
 from edgedoctor.diagnosis.hostnames import gw_matches, listener_rank
 from edgedoctor.diagnosis.index import (
+    ClusterIndex,
     Obj,
     annotations_of,
     as_dict,
@@ -35,6 +36,11 @@ def listeners(gw: Obj) -> list[Listener]:
         if isinstance(ls, dict):
             out.append(Listener(gw, ls, statuses.get(str(ls.get("name")))))
     return out
+
+
+def gateway_listeners(idx: ClusterIndex, gw: Obj) -> list[Listener]:
+    """`listeners(gw)` through the index (computed once when it serves many hosts)."""
+    return idx.derived("listeners", gw, listeners)
 
 
 def _best_listener(cands: list[Listener]) -> Listener:
@@ -71,7 +77,7 @@ def choose_listener(ctx: Ctx, host: str) -> tuple[Listener | None, list[Listener
     for gw in ctx.idx.all("Gateway"):
         cands = [
             ls
-            for ls in listeners(gw)
+            for ls in gateway_listeners(ctx.idx, gw)
             if ls.protocol in TLS_PROTOCOLS and gw_matches(ls.hostname, host)
         ]
         if cands:
@@ -95,8 +101,8 @@ def choose_listener(ctx: Ctx, host: str) -> tuple[Listener | None, list[Listener
     return best, per_gateway
 
 
-def choose_http_listener(gw: Obj, host: str) -> Listener | None:
-    cands = [ls for ls in listeners(gw) if ls.protocol == "HTTP" and gw_matches(ls.hostname, host)]
+def choose_http_listener(idx: ClusterIndex, gw: Obj, host: str) -> Listener | None:
+    cands = [ls for ls in gateway_listeners(idx, gw) if ls.protocol == "HTTP" and gw_matches(ls.hostname, host)]
     return _best_listener(cands) if cands else None
 
 
@@ -209,7 +215,7 @@ def diagnose_gateway(ctx: Ctx) -> None:
     gw = listener.gateway
     ctx.gateway = gw
     ctx.listener = listener
-    ctx.http_listener = choose_http_listener(gw, ctx.host)
+    ctx.http_listener = choose_http_listener(ctx.idx, gw, ctx.host)
     gref = f"{ns_of(gw)}/{name_of(gw)}"
     class_ok = diagnose_gatewayclass(ctx, gw)
 

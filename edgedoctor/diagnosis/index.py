@@ -7,12 +7,13 @@ hand-written snapshots, so every accessor tolerates missing or mistyped fields.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from edgedoctor.evidence import ClusterEvidence
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 
 
 def meta(obj: Obj) -> dict[str, Any]:
@@ -20,12 +21,22 @@ def meta(obj: Obj) -> dict[str, Any]:
     return m if isinstance(m, dict) else {}
 
 
+# name_of and ns_of read metadata themselves: they are called hundreds of thousands of
+# times when many hosts are diagnosed, and a string field is returned as it is.
 def name_of(obj: Obj) -> str:
-    return str(meta(obj).get("name") or "")
+    m = obj.get("metadata")
+    if not isinstance(m, dict):
+        return ""
+    v = m.get("name")
+    return v if type(v) is str else str(v or "")
 
 
 def ns_of(obj: Obj) -> str:
-    return str(meta(obj).get("namespace") or "")
+    m = obj.get("metadata")
+    if not isinstance(m, dict):
+        return ""
+    v = m.get("namespace")
+    return v if type(v) is str else str(v or "")
 
 
 def ref(obj: Obj) -> str:
@@ -127,6 +138,12 @@ class ClusterIndex:
                     found.append((o, bad))
             self._mistyped[kind] = found
         return self._mistyped[kind]
+
+    def derived(self, what: str, obj: Obj, compute: Callable[[Obj], T]) -> T:
+        """`compute(obj)`: a fact derived from one object (its listeners, its hostnames).
+        An index that serves many diagnoses over objects that no longer change (lint's)
+        computes each once; callers treat the value as read-only."""
+        return compute(obj)
 
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         self._consult(kind)

@@ -28,10 +28,12 @@ def route_hostnames(route: Obj) -> list[str]:
     return [str(h).lower() for h in as_list(spec(route).get("hostnames")) if h]
 
 
-def matching_hostname(route: Obj, host: str) -> str | None:
+def matching_hostname(route: Obj, host: str, names: list[str] | None = None) -> str | None:
     """The route hostname that accepts `host` (most specific), "" for a route without
-    hostnames, None when the route does not name the host at all."""
-    names = route_hostnames(route)
+    hostnames, None when the route does not name the host at all. `names`: the route's
+    hostnames, when the caller has them."""
+    if names is None:
+        names = route_hostnames(route)
     if not names:
         return ""
     matches = [h for h in names if gw_matches(h, host)]
@@ -149,11 +151,11 @@ class Attachment:
 
 def attach(idx: ClusterIndex, route: Obj, listener: Listener, host: str) -> Attachment | None:
     """How `route` relates to `listener` for `host`; None when it does not name the host."""
-    hostname = matching_hostname(route, host)
+    hostname = matching_hostname(route, host, idx.derived("hostnames", route, route_hostnames))
     if hostname is None:
         return None
     gw = listener.gateway
-    refs = [p for p in parent_refs(route) if ref_targets_gateway(route, p, gw)]
+    refs = [p for p in idx.derived("parent_refs", route, parent_refs) if ref_targets_gateway(route, p, gw)]
     selecting = [p for p in refs if ref_selects_listener(p, listener)]
     if hostname == "" and not selecting:
         return None  # a route without hostnames elsewhere says nothing about this host
@@ -183,7 +185,7 @@ def candidate_routes(idx: ClusterIndex, host: str) -> list[Obj]:
     out = []
     for kind in ROUTE_KINDS:
         for r in idx.all(kind):
-            if matching_hostname(r, host) is not None:
+            if matching_hostname(r, host, idx.derived("hostnames", r, route_hostnames)) is not None:
                 out.append(r)
     return out
 

@@ -10,11 +10,14 @@ read the view exactly as they read a full index, so the answers are the same.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from edgedoctor.diagnosis.index import ClusterIndex, Obj, as_dict, as_list, labels, ns_of, spec
 from edgedoctor.diagnosis.routes import ROUTE_KINDS, parent_refs, route_hostnames
 from edgedoctor.evidence import ClusterEvidence
+
+T = TypeVar("T")
 
 
 def _suffixes(host: str) -> list[str]:
@@ -43,8 +46,12 @@ class _Buckets:
             seen.add(n)
             (self.wild if n.startswith("*.") else self.exact)[n].append(obj)
 
-    def lookup(self, host: str) -> list[Obj]:
-        parts = [x for x in (self.exact.get(host), *(self.wild.get(s) for s in _suffixes(host)), self.any) if x]
+    def lookup(self, host: str, suffixes: list[str]) -> list[Obj]:
+        """The objects whose names can match `host` (`suffixes` are `_suffixes(host)`)."""
+        if not (self.exact or self.wild or self.any):
+            return []
+        wild = self.wild
+        parts = [x for x in (self.exact.get(host), *(wild.get(s) for s in suffixes), self.any) if x]
         if len(parts) <= 1:
             return parts[0] if parts else []
         # An object named through several patterns appears once, in input order.
@@ -63,6 +70,9 @@ class SharedIndex(ClusterIndex):
 
     def __init__(self, cluster: ClusterEvidence) -> None:
         super().__init__(cluster)
+        # (what, id(object)) -> (the object, the fact): the object is kept so its id is
+        # never another's.
+        self._derived: dict[tuple[str, int], tuple[Obj, Any]] = {}
         self.gateways = _Buckets()
         for gw in self.all("Gateway"):
             self.gateways.add(gw, [as_dict(ls).get("hostname") for ls in as_list(spec(gw).get("listeners"))] or [None])
@@ -98,6 +108,18 @@ class SharedIndex(ClusterIndex):
                 out.append(as_dict(ls).get("hostname") or None)
         return out or [None]
 
+    def derived(self, what: str, obj: Obj, compute: Callable[[Obj], T]) -> T:
+        """Computed once for all hosts. Only the layers ask, after the statuses are
+        predicted (`forget_derived` drops anything asked before)."""
+        key = (what, id(obj))
+        hit = self._derived.get(key)
+        if hit is None or hit[0] is not obj:
+            hit = self._derived[key] = (obj, compute(obj))
+        return hit[1]  # type: ignore[no-any-return]
+
+    def forget_derived(self) -> None:
+        self._derived.clear()
+
     def view(self, host: str) -> ClusterIndex:
         return HostView(self, host)
 
@@ -114,9 +136,11 @@ class HostView(ClusterIndex):
         self._mistyped = shared._mistyped
         self.consulted_gaps: set[str] = set()
         self._shared = shared
-        self._cut: dict[str, list[Obj]] = {"Gateway": shared.gateways.lookup(host), **shared.envoy_owned}
+        self.derived = shared.derived  # type: ignore[method-assign]
+        suffixes = _suffixes(host)
+        self._cut: dict[str, list[Obj]] = {"Gateway": shared.gateways.lookup(host, suffixes), **shared.envoy_owned}
         for kind, b in shared.routes.items():
-            self._cut[kind] = b.lookup(host)
+            self._cut[kind] = b.lookup(host, suffixes)
 
     def all(self, kind: str) -> list[Obj]:
         self._consult(kind)

@@ -68,7 +68,8 @@ def fast_loader() -> Any:
                 for k, v in node.value:
                     if k.tag != STR or type(k) is not ScalarNode:
                         raise _Fallback
-                    out[k.value] = self._build(v)
+                    # Most values are strings: taken here, without a call.
+                    out[k.value] = v.value if v.tag == STR and type(v) is ScalarNode else self._build(v)
                 return out
             if tag == SEQ and type(node) is SequenceNode:
                 return [self._build(n) for n in node.value]

@@ -130,6 +130,7 @@ def prepare(m: Manifests) -> World:
     # Statuses are written in place: the index holds the same objects. The full list (with
     # Secrets) tells which Secrets something writes.
     predict_statuses(objects, index=w.idx)
+    w.idx.forget_derived()  # facts derived before the statuses were written
     return w
 
 
