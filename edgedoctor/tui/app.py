@@ -45,6 +45,9 @@ class EdgeDoctorApp(App[int]):
     def on_mount(self) -> None:
         self.call_after_refresh(self._first_frame_drawn)
 
+    def on_unmount(self) -> None:
+        self._first_frame_drawn()  # quit before it was drawn: the collector runs again all the same
+
     def _first_frame_drawn(self) -> None:
         # build_app paused the collector for the first screen; what exists now lives
         # as long as the app, so it is kept out of the collector's scans from now on.

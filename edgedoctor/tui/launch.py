@@ -134,7 +134,9 @@ def build_app(args: argparse.Namespace):
 
 
 def _build_app(args: argparse.Namespace):
-    replay = Pending(lambda: _read_and_diagnose(args)) if getattr(args, "replay", None) else None
+    # Forked only when Textual is still to be imported: that is the work done meanwhile.
+    aside = getattr(args, "replay", None) and "textual.app" not in sys.modules
+    replay = Pending(lambda: _read_and_diagnose(args)) if aside else None
     try:
         # Textual loads here while a child process reads and diagnoses the replay.
         from edgedoctor.tui.app import EdgeDoctorApp

@@ -121,3 +121,25 @@ def test_the_history_file_is_in_the_xdg_state_dir_unless_turned_off(flag, env, k
     assert path.exists() == kept
     assert (history.path == path) == kept
     assert history.entries == ["app.example.com"]  # kept in memory either way
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_quitting_at_the_first_frame_raises_nothing(size, recording_of):
+    """What the screen makes after its first frame (the hidden tabs, the filter input) is
+    not in the way of an app that quits at once (the benchmark's run, a quick `q`)."""
+    import gc
+
+    from edgedoctor.cli import build_parser
+    from edgedoctor.model import NODE_ORDER
+    from edgedoctor.tui.launch import build_app
+    from edgedoctor.tui.widgets.tree import DiagnosisTree
+
+    app = build_app(build_parser().parse_args(["tui", "--no-history", "--replay", recording_of("cloudflare")]))
+    async with app.run_test(size=size) as pilot:  # an error in the app is raised at its end
+        tree = app.main_screen.query_one(DiagnosisTree)
+        for _ in range(1000):
+            if len(tree.results) == len(NODE_ORDER):
+                break
+            await pilot.pause(0.005)
+        assert len(tree.results) == len(NODE_ORDER)
+    assert gc.isenabled()  # paused by build_app for the first screen, resumed after it

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets import Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from edgedoctor import catalog
@@ -56,16 +56,21 @@ class DetailPane(Vertical):
         if self._filled:
             return
         self._filled = True
-        self.query_one("#tab-yaml", TabPane).mount(VerticalScroll(Static(self._hidden["yaml"], id="yaml")))
-        self.query_one("#tab-commands", TabPane).mount(NavOptionList(id="commands"))
-        self.query_one("#tab-explain", TabPane).mount(VerticalScroll(Static(self._hidden["explain"], id="explain")))
+        # Held, not queried: an app quitting at once may never finish mounting them.
+        self._statics = {sid: Static(self._hidden[sid], id=sid) for sid in ("yaml", "explain")}
+        self._commands_list = NavOptionList(id="commands")
+        self.query_one("#tab-yaml", TabPane).mount(VerticalScroll(self._statics["yaml"]))
+        self.query_one("#tab-commands", TabPane).mount(self._commands_list)
+        self.query_one("#tab-explain", TabPane).mount(VerticalScroll(self._statics["explain"]))
         self._set_commands(self.commands)
 
     def _update(self, sid: str, content: Any) -> None:
-        if sid in self._hidden and not self._filled:
-            self._hidden[sid] = content
+        if sid == "evidence":
+            self.query_one("#evidence", Static).update(content)
+        elif self._filled:
+            self._statics[sid].update(content)
         else:
-            self.query_one(f"#{sid}", Static).update(content)
+            self._hidden[sid] = content
 
     # -- public
 
@@ -81,7 +86,7 @@ class DetailPane(Vertical):
     def selected_command(self) -> str | None:
         if not self.commands:
             return None
-        ol = self.query("#commands").first(OptionList) if self._filled else None
+        ol = self._commands_list if self._filled else None
         i = ol.highlighted if ol is not None and ol.highlighted is not None else 0
         return self.commands[i] if 0 <= i < len(self.commands) else None
 
@@ -203,7 +208,7 @@ class DetailPane(Vertical):
         self.commands = cmds
         if not self._filled:
             return  # listed when the tab gets its widgets
-        ol = self.query_one("#commands", OptionList)
+        ol = self._commands_list
         ol.clear_options()
         if cmds:
             ol.add_options([Option(Text("$ " + c), id=f"cmd-{i}") for i, c in enumerate(cmds)])
