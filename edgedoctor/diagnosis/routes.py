@@ -154,13 +154,46 @@ def attach(idx: ClusterIndex, route: Obj, listener: Listener, host: str) -> Atta
     hostname = matching_hostname(route, host, idx.derived("hostnames", route, route_hostnames))
     if hostname is None:
         return None
+    fit = _fit(idx, route, listener)
+    if hostname == "" and fit.selecting is None:
+        return None  # a route without hostnames elsewhere says nothing about this host
+    if not fit.targets:
+        return Attachment(route, None, hostname, None, None, None, None, "NoParentRef")
+    computed = fit.computed
+    if computed is None and hostname and listener.hostname and not gw_intersects(hostname, listener.hostname):
+        computed = "NoMatchingListenerHostname"
+    return Attachment(route, fit.selecting, hostname, fit.entry, fit.accepted, fit.reason, fit.message, computed)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """How a route's parentRefs meet one listener, whatever the host."""
+
+    targets: bool  # a parentRef names the listener's Gateway
+    selecting: dict[str, Any] | None  # the first one that selects the listener
+    entry: dict[str, Any] | None
+    accepted: bool | None
+    reason: str | None
+    message: str | None
+    computed: str | None  # NoMatchingParent / NotAllowedByListeners; hostnames aside
+
+
+def _fit(idx: ClusterIndex, route: Obj, listener: Listener) -> _Fit:
+    # Per route, per listener: lint's index keeps both (routes of many hosts meet the
+    # same listeners); elsewhere `derived` gives a fresh table and this computes.
+    fits = idx.derived("listener_fits", route, lambda _: {})
+    hit = fits.get(id(listener))
+    if hit is None or hit[0] is not listener:
+        hit = fits[id(listener)] = (listener, _compute_fit(idx, route, listener))
+    return hit[1]  # type: ignore[no-any-return]
+
+
+def _compute_fit(idx: ClusterIndex, route: Obj, listener: Listener) -> _Fit:
     gw = listener.gateway
     refs = [p for p in idx.derived("parent_refs", route, parent_refs) if ref_targets_gateway(route, p, gw)]
     selecting = [p for p in refs if ref_selects_listener(p, listener)]
-    if hostname == "" and not selecting:
-        return None  # a route without hostnames elsewhere says nothing about this host
     if not refs:
-        return Attachment(route, None, hostname, None, None, None, None, "NoParentRef")
+        return _Fit(False, None, None, None, None, None, "NoParentRef")
     p = selecting[0] if selecting else refs[0]
     entry = parent_status(route, gw, p)
     acc = cond(entry, "Accepted")
@@ -172,13 +205,9 @@ def attach(idx: ClusterIndex, route: Obj, listener: Listener, host: str) -> Atta
     computed = None
     if not selecting:
         computed = "NoMatchingParent"
-    else:
-        ns_ok = namespace_allowed(idx, route, listener)
-        if ns_ok is False or not kind_allowed(route, listener):
-            computed = "NotAllowedByListeners"
-        elif hostname and listener.hostname and not gw_intersects(hostname, listener.hostname):
-            computed = "NoMatchingListenerHostname"
-    return Attachment(route, p if selecting else None, hostname, entry, accepted, reason, message, computed)
+    elif namespace_allowed(idx, route, listener) is False or not kind_allowed(route, listener):
+        computed = "NotAllowedByListeners"
+    return _Fit(True, p if selecting else None, entry, accepted, reason, message, computed)
 
 
 def candidate_routes(idx: ClusterIndex, host: str) -> list[Obj]:
