@@ -62,3 +62,32 @@ def test_every_case_code_is_in_the_catalog():
 
     codes = set(catalog.all_codes())
     assert {c["code"] for c in CASES} <= codes
+
+
+@pytest.mark.parametrize("available", [0, 2])
+def test_not_programmed_for_want_of_replicas_names_the_data_plane_deployment(tmp_path, available):
+    """Envoy Gateway's NoResources says "Envoy replicas unavailable" and names nothing; when
+    the Gateway's data plane Deployment is read and has no replica available, the finding
+    names it (seen on the real controller, tests/test_envoy_gateway_real.py)."""
+    case = next(c for c in CASES if c["name"] == "gateway-not-programmed")
+    deployment = {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "envoy-edge-web-5d1e", "namespace": "platform",
+                     "labels": {"gateway.envoyproxy.io/owning-gateway-name": "external",
+                                "gateway.envoyproxy.io/owning-gateway-namespace": "gateway"}},
+        "spec": {"replicas": 2},
+        "status": {"replicas": 2, "availableReplicas": available,
+                   "conditions": [{"type": "Available", "status": "True" if available else "False"}]},
+    }
+    edits = casekit.expand(case["broken"])
+    edits["set"] = list(edits.get("set") or []) + [deployment]
+    d = _run(tmp_path, edits, "app.example.com", casekit.NOW, "no-resources")
+    assert d.root_cause is not None and d.root_cause["code"] == "gateway-not-programmed"
+    finding = next(f for f in d.findings if f.code == "gateway-not-programmed")
+    named = "Deployment platform/envoy-edge-web-5d1e has 0/2 available replicas"
+    if available:
+        assert named not in finding.message and "deployments" not in finding.evidence
+    else:
+        assert named in finding.message, finding.message
+        assert finding.evidence["deployments"] == ["platform/envoy-edge-web-5d1e"]
+        assert "kubectl -n platform get deploy envoy-edge-web-5d1e" in finding.commands

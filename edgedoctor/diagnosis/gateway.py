@@ -358,32 +358,49 @@ def _not_programmed(ctx: Ctx, gw: Obj, accepted: dict[str, Any] | None,
         f"{t}={c.get('status', 'unset')} {c.get('reason', '')}: {c.get('message', '')}".strip()
         for t, c in problems
     )
-    ctx.add(
-        "gateway-not-programmed",
-        f"Gateway {gref} is not programmed ({text})",
-        evidence={"gateway": gref, "conditions": [c for _, c in problems]},
-        commands=[cmd.describe("gateway", ns_of(gw), name_of(gw))],
-    )
+    message = f"Gateway {gref} is not programmed ({text})"
+    evidence: dict[str, Any] = {"gateway": gref, "conditions": [c for _, c in problems]}
+    commands = [cmd.describe("gateway", ns_of(gw), name_of(gw))]
+    # Envoy Gateway says only "Envoy replicas unavailable" (NoResources): name the
+    # Deployment it counts, when it is read and has none available.
+    down = _unavailable_data_plane(ctx, gw)
+    if down is not None:
+        message += f": {down[0]}"
+        evidence["deployments"] = down[1]
+        commands += down[2]
+    ctx.add("gateway-not-programmed", message, evidence=evidence, commands=commands)
     return text
 
 
-def _data_plane_down(ctx: Ctx, gw: Obj) -> str | None:
-    """Every Envoy data plane Deployment of the Gateway is unavailable."""
+def _unavailable_data_plane(ctx: Ctx, gw: Obj) -> tuple[str, list[str], list[str]] | None:
+    """When every Envoy data plane Deployment of the Gateway has no available replica: what
+    to say, the Deployments, the commands that show why. None when one is available or
+    none is known."""
     dp = _data_plane(ctx, gw)
     down = [d for d in dp if not deployment_available(d)]
     if not dp or len(down) != len(dp):
         return None
     d0 = down[0]
-    st0 = status(d0)
     text = (
         f"the Envoy data plane Deployment {ns_of(d0)}/{name_of(d0)} has "
-        f"{st0.get('availableReplicas') or 0}/{spec(d0).get('replicas', 1)} available replicas"
+        f"{status(d0).get('availableReplicas') or 0}/{spec(d0).get('replicas', 1)} available replicas"
     )
+    commands = [f"kubectl -n {ns_of(d0)} get deploy {name_of(d0)}",
+                f"kubectl -n {ns_of(d0)} describe pods -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)}"]
+    return text, [f"{ns_of(d)}/{name_of(d)}" for d in dp], commands
+
+
+def _data_plane_down(ctx: Ctx, gw: Obj) -> str | None:
+    """Every Envoy data plane Deployment of the Gateway is unavailable."""
+    down = _unavailable_data_plane(ctx, gw)
+    if down is None:
+        return None
+    text, deployments, commands = down
     ctx.add(
         "gateway-not-programmed",
         f"Gateway {ns_of(gw)}/{name_of(gw)} has no running data plane: {text}",
-        evidence={"gateway": f"{ns_of(gw)}/{name_of(gw)}", "deployments": [f"{ns_of(d)}/{name_of(d)}" for d in dp]},
-        commands=[f"kubectl -n {ns_of(d0)} get deploy {name_of(d0)}", f"kubectl -n {ns_of(d0)} describe pods -l gateway.envoyproxy.io/owning-gateway-name={name_of(gw)}"],
+        evidence={"gateway": f"{ns_of(gw)}/{name_of(gw)}", "deployments": deployments},
+        commands=commands,
     )
     return text
 
