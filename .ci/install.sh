@@ -9,19 +9,22 @@
 #   tmux                              the TUI smoke test in a real terminal
 #   faketime                          the recordings build runs each scenario at its own time
 #   etcd-server                       the store of the tests' real kube-apiserver
+#   util-linux mount                  nsenter, unshare and mount: the Envoy Gateway controller
+#                                     runs in network and mount namespaces of its own
 #   python3 python3-venv              a stock Debian has `python3` only, and its Python is
 #                                     externally managed (PEP 668): the package and the test
 #                                     extras go into a virtual environment, .venv
 #
-# Then .ci/kube/build.sh builds kube-apiserver and kube-controller-manager (v1.34.4) and
-# external-dns (v0.18.0) from the Go module proxy and fetches the pinned CRDs into
-# ~/.cache/edgedoctor-kube; a warm cache makes it a check of a few seconds.
+# Then .ci/kube/build.sh builds kube-apiserver and kube-controller-manager (v1.34.4),
+# external-dns (v0.18.0) and the Envoy Gateway controller (v1.9.1) from the Go module proxy
+# and fetches the pinned CRDs into ~/.cache/edgedoctor-kube; a warm cache makes it a check
+# of a few seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(bind9 bind9-utils bind9-dnsutils nginx-light pebble ca-certificates tmux faketime etcd-server
-          python3 python3-venv)
+          util-linux mount python3 python3-venv)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install.sh must run as root (it installs Debian packages)" >&2
@@ -42,7 +45,7 @@ trap cleanup EXIT
 apt-get update -q
 apt-get install -y -q --no-install-recommends "${PACKAGES[@]}"
 
-for bin in /usr/sbin/named /usr/sbin/nginx /usr/bin/pebble /usr/bin/dig /usr/bin/etcd; do
+for bin in /usr/sbin/named /usr/sbin/nginx /usr/bin/pebble /usr/bin/dig /usr/bin/etcd /usr/bin/nsenter /usr/bin/unshare /usr/bin/mount; do
   if [ ! -x "$bin" ]; then
     echo "missing after install: $bin" >&2
     exit 1

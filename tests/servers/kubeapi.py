@@ -74,9 +74,9 @@ def cache_root() -> Path:
 
 
 def build_key() -> str:
-    """The cache key build.sh computes: every pin (go.mod/go.sum of both modules, the scripts)."""
+    """The cache key control-plane.sh computes: every pin (go.mod/go.sum of both modules, the scripts)."""
     parts = [KUBE_DIR / "go.mod", KUBE_DIR / "go.sum", KUBE_DIR / "crds" / "go.mod",
-             KUBE_DIR / "crds" / "go.sum", KUBE_DIR / "build.sh", KUBE_DIR / "crds.py"]
+             KUBE_DIR / "crds" / "go.sum", KUBE_DIR / "control-plane.sh", KUBE_DIR / "crds.py"]
     return hashlib.sha256(b"".join(p.read_bytes() for p in parts)).hexdigest()[:16]
 
 
