@@ -121,7 +121,7 @@ def _secret_missing(ctx: Ctx, secret: Obj | None, rr: _ResolvedRefs) -> bool:
 
 def _certificate_for(ctx: Ctx, sns: str, sname: str) -> Obj | None:
     """The Certificate that writes the Secret (a Ready one first)."""
-    certs = [c for c in ctx.idx.in_namespace("Certificate", sns) if spec(c).get("secretName") == sname]
+    certs = list(ctx.idx.certificates_writing(sns, sname))
     certs.sort(key=lambda c: (condition(status(c).get("conditions"), "Ready") or {}).get("status") != "True")
     return certs[0] if certs else None
 

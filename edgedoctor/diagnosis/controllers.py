@@ -51,14 +51,18 @@ class Controller:
             self._memo["available"] = deployment_available(self.deployment)
         return bool(self._memo["available"])
 
-    def flag_values(self, flag: str) -> list[str]:
+    def _flag(self, flag: str) -> list[str]:
         key = ("flag", flag)
-        if key not in self._memo:
-            self._memo[key] = flag_values(self.args, flag)
-        return list(self._memo[key])
+        vals = self._memo.get(key)
+        if vals is None:
+            vals = self._memo[key] = flag_values(self.args, flag)
+        return vals  # type: ignore[no-any-return]
+
+    def flag_values(self, flag: str) -> list[str]:
+        return list(self._flag(flag))
 
     def flag(self, flag: str) -> str | None:
-        vals = self.flag_values(flag)
+        vals = self._flag(flag)
         return vals[-1] if vals else None
 
 

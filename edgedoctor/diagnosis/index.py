@@ -145,6 +145,10 @@ class ClusterIndex:
         computes each once; callers treat the value as read-only."""
         return compute(obj)
 
+    def certificates_writing(self, namespace: str, secret: str) -> list[Obj]:
+        """The Certificates in `namespace` whose spec.secretName is `secret`, in index order."""
+        return [c for c in self.in_namespace("Certificate", namespace) if spec(c).get("secretName") == secret]
+
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
         self._consult(kind)
         return self._by_key.get((kind, namespace, name))

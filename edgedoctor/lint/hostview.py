@@ -73,6 +73,8 @@ class SharedIndex(ClusterIndex):
         # (what, id(object)) -> (the object, the fact): the object is kept so its id is
         # never another's.
         self._derived: dict[tuple[str, int], tuple[Obj, Any]] = {}
+        # (namespace, spec.secretName) -> Certificates, built at the first question.
+        self._writers: dict[tuple[str, str], list[Obj]] | None = None
         self.gateways = _Buckets()
         for gw in self.all("Gateway"):
             self.gateways.add(gw, [as_dict(ls).get("hostname") for ls in as_list(spec(gw).get("listeners"))] or [None])
@@ -93,6 +95,13 @@ class SharedIndex(ClusterIndex):
             k: [o for o in self.all(k) if any(x.startswith("gateway.envoyproxy.io/") for x in labels(o))
                 or spec(o).get("type") == "LoadBalancer"]
             for k in ("Service", "Deployment")
+        }
+        # The tables every HostView shares with this index, set on it in one step (no
+        # reference to the index itself here: that would be a reference cycle).
+        self.view_maps: dict[str, Any] = {
+            "cluster": self.cluster, "_by_kind": self._by_kind, "_by_key": self._by_key,
+            "_by_uid": self._by_uid, "_children": self._children, "read_kinds": self.read_kinds,
+            "errors_by_kind": self.errors_by_kind, "_mistyped": self._mistyped,
         }
 
     def _parent_hostnames(self, route: Obj) -> list[str | None]:
@@ -119,6 +128,16 @@ class SharedIndex(ClusterIndex):
 
     def forget_derived(self) -> None:
         self._derived.clear()
+        self._writers = None
+
+    def certificates_writing(self, namespace: str, secret: str) -> list[Obj]:
+        if self._writers is None:
+            self._writers = defaultdict(list)
+            for c in self.all("Certificate"):
+                name = spec(c).get("secretName")
+                if isinstance(name, str):  # only a string equals a Secret's name
+                    self._writers[(ns_of(c), name)].append(c)
+        return self._writers.get((namespace, secret), [])
 
     def view(self, host: str) -> ClusterIndex:
         return HostView(self, host)
@@ -126,17 +145,10 @@ class SharedIndex(ClusterIndex):
 
 class HostView(ClusterIndex):
     def __init__(self, shared: SharedIndex, host: str) -> None:  # no super(): shares the maps
-        self.cluster = shared.cluster
-        self._by_kind = shared._by_kind
-        self._by_key = shared._by_key
-        self._by_uid = shared._by_uid
-        self._children = shared._children
-        self.read_kinds = shared.read_kinds
-        self.errors_by_kind = shared.errors_by_kind
-        self._mistyped = shared._mistyped
-        self.consulted_gaps: set[str] = set()
+        self.__dict__.update(shared.view_maps)
         self._shared = shared
         self.derived = shared.derived  # type: ignore[method-assign]
+        self.consulted_gaps: set[str] = set()
         suffixes = _suffixes(host)
         self._cut: dict[str, list[Obj]] = {"Gateway": shared.gateways.lookup(host, suffixes), **shared.envoy_owned}
         for kind, b in shared.routes.items():
@@ -150,3 +162,7 @@ class HostView(ClusterIndex):
     def in_namespace(self, kind: str, namespace: str) -> Iterable[Obj]:
         self._consult(kind)
         return iter(self._shared.by_ns.get((kind, namespace), ()))
+
+    def certificates_writing(self, namespace: str, secret: str) -> list[Obj]:
+        self._consult("Certificate")
+        return self._shared.certificates_writing(namespace, secret)
