@@ -22,7 +22,10 @@ alternating with the TUI (issue 14 point 6):
   steadier: before 500 ms (2.38x), after 360 ms (1.71x; 450 ms with the forked reader) against
   210 ms for the bare app, in the same interleaved runs. Inside the process (CPU at the write
   of the painted screen, the bare app likewise): after 320-370 ms against 215-230 ms.
-  Not shown at 1.5x on a quiet machine: measure again when the machine is idle.
+  At a quieter moment (load 2.5): tmux medians 545-649 ms against 273-275 ms (2.0-2.4x; the
+  fastest runs 396-401 ms against 239-252 ms, 1.6x); CPU 360-370 ms against 210 ms (1.7x).
+  The 1.5x goal is not met: the TUI's own process still spends about 1.6x the bare app's CPU
+  before its first frame (Textual styling, laying out and drawing its 30 widgets is most of it).
 
 Usage: python benchmarks/tui_first_screen.py [RECORDING] [--runs N]
 Without RECORDING it first times every recording of recordings/ warm in one interpreter, at

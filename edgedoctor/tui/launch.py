@@ -141,10 +141,6 @@ def _build_app(args: argparse.Namespace):
         # Textual loads here while a child process reads and diagnoses the replay.
         from edgedoctor.tui.app import EdgeDoctorApp
 
-        if replay and replay.running():
-            # Rather than wait idle: the first frame's detail pane writes YAML.
-            import yaml  # noqa: F401
-
         read = (lambda _path, _sweep_ok: replay.result()[0]) if replay else None
         checker, host, history, fleet = prepare_all(args, read)
         initial = None
