@@ -56,7 +56,7 @@ class Controller:
         vals = self._memo.get(key)
         if vals is None:
             vals = self._memo[key] = flag_values(self.args, flag)
-        return vals  # type: ignore[no-any-return]
+        return vals
 
     def flag_values(self, flag: str) -> list[str]:
         return list(self._flag(flag))

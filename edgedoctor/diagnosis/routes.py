@@ -181,11 +181,11 @@ class _Fit:
 def _fit(idx: ClusterIndex, route: Obj, listener: Listener) -> _Fit:
     # Per route, per listener: lint's index keeps both (routes of many hosts meet the
     # same listeners); elsewhere `derived` gives a fresh table and this computes.
-    fits = idx.derived("listener_fits", route, lambda _: {})
+    fits: dict[int, tuple[Listener, _Fit]] = idx.derived("listener_fits", route, lambda _: {})
     hit = fits.get(id(listener))
     if hit is None or hit[0] is not listener:
         hit = fits[id(listener)] = (listener, _compute_fit(idx, route, listener))
-    return hit[1]  # type: ignore[no-any-return]
+    return hit[1]
 
 
 def _compute_fit(idx: ClusterIndex, route: Obj, listener: Listener) -> _Fit:
