@@ -31,6 +31,8 @@ class _Buckets:
         self.exact: dict[str, list[Obj]] = defaultdict(list)
         self.wild: dict[str, list[Obj]] = defaultdict(list)
         self.any: list[Obj] = []
+        # Some object sits in more than one bucket (several distinct names).
+        self.overlap = False
 
     def add(self, obj: Obj, names: Iterable[str | None]) -> None:
         seen: set[str] = set()
@@ -45,6 +47,7 @@ class _Buckets:
                 continue
             seen.add(n)
             (self.wild if n.startswith("*.") else self.exact)[n].append(obj)
+        self.overlap = self.overlap or len(seen) > 1
 
     def lookup(self, host: str, suffixes: list[str]) -> list[Obj]:
         """The objects whose names can match `host` (`suffixes` are `_suffixes(host)`)."""
@@ -54,6 +57,8 @@ class _Buckets:
         parts = [x for x in (self.exact.get(host), *(wild.get(s) for s in suffixes), self.any) if x]
         if len(parts) <= 1:
             return parts[0] if parts else []
+        if not self.overlap:  # each object is in one bucket: no duplicates to drop
+            return [o for part in parts for o in part]
         # An object named through several patterns appears once, in input order.
         seen: set[int] = set()
         uniq = []
