@@ -675,3 +675,32 @@ def test_data_plane_only_of_the_chosen_gateways(api: FakeAPI, kubeconfig: Path) 
             "gateway.envoyproxy.io/owning-gateway-namespace=envoy-gateway") in selectors
     assert "gateway.envoyproxy.io/owning-gateway-name" not in selectors  # not every data plane
     assert "app.kubernetes.io/managed-by=envoy-gateway" not in selectors
+
+
+def test_the_cyclic_gc_is_paused_during_the_read_only(api: FakeAPI, kubeconfig: Path) -> None:
+    """The read pauses the cyclic collector (its objects are acyclic and all kept) and gives
+    it back as it found it: on after a read, after a read that failed, off if it was off."""
+    import gc
+
+    states: list[bool] = []
+
+    def chooser(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        states.append(gc.isenabled())
+        return []
+
+    assert gc.isenabled()
+    ev = read(kubeconfig, secret_names=chooser)
+    assert ev.reachable and states == [False] and gc.isenabled()
+
+    def broken(objects: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        raise KeyboardInterrupt  # not caught by the reader: it must still give the collector back
+
+    with pytest.raises(KeyboardInterrupt):
+        read(kubeconfig, secret_names=broken)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        read(kubeconfig, secret_names=chooser)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
