@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from edgedoctor.diagnosis.commands import dig
 from edgedoctor.diagnosis.index import (
     Obj,
     annotations_of,
@@ -189,14 +190,13 @@ def read_leaked_txt(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
         return []
     names_sorted = sorted(names)
     values = sorted({str(spec(c).get("key")) for c in chals if spec(c).get("key")})
-    auth = ""
-    for s in as_list((pc.ev.dns or {}).get("authoritative_servers")):
-        if isinstance(s, dict) and s.get("address"):
-            auth = f" @{str(s['address']).split(':')[0]}"
-            break
+    # Asked where cert-manager's self-check asks: the zone's authoritative server (any
+    # address form, IPv6 and a port included), else the system resolver.
+    server = next((str(s["address"]) for s in as_list((pc.ev.dns or {}).get("authoritative_servers"))
+                   if isinstance(s, dict) and s.get("address")), None)
     zone = pc.values.get("zone") or _zone_guess(names_sorted[0])
     cmd = "\n".join(
-        [f"dig +short TXT {n}{auth}" for n in names_sorted]
+        [dig(n, "TXT", server, options=("+short",)) for n in names_sorted]
         + ["# Cloudflare API (token in $CF_API_TOKEN, zone id from the dashboard's Overview page):",
            *[f"curl -s -H \"Authorization: Bearer $CF_API_TOKEN\" "
              f"\"https://api.cloudflare.com/client/v4/zones/$ZONE_ID/dns_records?type=TXT&name={n}\"" for n in names_sorted]]
