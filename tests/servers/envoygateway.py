@@ -158,7 +158,9 @@ class EnvoyGatewayWorld:
         server = Process([
             "nsenter", f"--net=/proc/{self._relay.proc.pid}/ns/net", "--",
             "unshare", "--mount", "--propagation", "private", "--",
-            "sh", "-c", 'mount --bind "$1" /certs && exec "$2" server -c "$3"', "sh",
+            # mkdir again at every start: another test session that made /certs removes it at
+            # its end (its own bind mount is private, so ours is not affected once made).
+            "sh", "-c", 'mkdir -p /certs && mount --bind "$1" /certs && exec "$2" server -c "$3"', "sh",
             str(self._certs), self.binary, str(self._config),
         ], self.workdir / f"envoy-gateway-{self.starts}.log", env=self._env)
         self.starts += 1
