@@ -20,6 +20,7 @@ from edgedoctor.diagnosis.index import (
     status,
 )
 from edgedoctor.remedy import changes as C
+from edgedoctor.remedy import gitops
 from edgedoctor.remedy.context import Expansion, PlanContext, obj_ref
 from edgedoctor.remedy.errors import NotApplicable
 
@@ -182,6 +183,15 @@ PP_ANNOTATIONS: dict[str, tuple[str, str, str]] = {
     "service.beta.kubernetes.io/linode-loadbalancer-": ("Linode", "service.beta.kubernetes.io/linode-loadbalancer-proxy-protocol", "v2"),
     "service.beta.kubernetes.io/ovh-loadbalancer-": ("OVHcloud", "service.beta.kubernetes.io/ovh-loadbalancer-proxy-protocol", "v2"),
 }
+
+
+def merge_patch(obj: Obj, body: dict[str, Any], **fields: Any) -> Expansion:
+    """A merge patch of `body` into `obj`: the change, its kubectl command, and the same
+    fragment for the Git source that manages the object (GitOps would revert a live edit)."""
+    change = C.patch(obj, body)
+    msg, snip = gitops.note(obj, snippet=gitops.fragment(obj, body))
+    return Expansion(target=obj_ref(obj), change=change, command=C.patch_command(change), gitops=msg,
+                     git_snippet=snip, **fields)
 
 
 # ---------------------------------------------------------------- restart the data plane

@@ -18,7 +18,7 @@ from edgedoctor.remedy import changes as C
 from edgedoctor.remedy import gitops
 from edgedoctor.remedy.context import Expansion, PlanContext, obj_ref
 from edgedoctor.remedy.errors import NotApplicable
-from edgedoctor.remedy.playbooks.common import cond_of, read_of
+from edgedoctor.remedy.playbooks.common import cond_of, merge_patch, read_of
 
 
 def read_listener_refs(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
@@ -104,12 +104,9 @@ def rename_certificate_secret(pc: PlanContext, params: dict[str, Any]) -> list[E
     gw, sns, sname, cert = _mismatch(pc)
     cur = str(spec(cert).get("secretName") or "")
     body = {"spec": {"secretName": sname}}
-    change = C.patch(cert, body)
-    msg, snip = gitops.note(cert, snippet=gitops.fragment(cert, body))
     secret_exists = pc.idx.get("Secret", ns_of(cert), cur) is not None
-    x = Expansion(
-        target=obj_ref(cert), change=change, command=C.patch_command(change), gitops=msg, git_snippet=snip,
-        option="certificate", recommended=not secret_exists,
+    x = merge_patch(
+        cert, body, option="certificate", recommended=not secret_exists,
         explain=(f"Make Certificate {name_of(cert)} write Secret {sname} (now {cur}): cert-manager issues a new "
                  "certificate into it (a new ACME order; Let's Encrypt allows 5 per week for the same names)."),
     )

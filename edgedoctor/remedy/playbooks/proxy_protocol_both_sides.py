@@ -26,6 +26,7 @@ from edgedoctor.remedy.playbooks.common import (
     GATEWAY_GROUP,
     PP_ANNOTATIONS,
     dns_name,
+    merge_patch,
     read_of,
     the_gateway,
 )
@@ -105,10 +106,7 @@ def pp_envoy(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
         if pp["targeting"]:
             ctp = pp["targeting"][0]
             body = {"spec": {"enableProxyProtocol": True}}
-            change = C.patch(ctp, body)
-            msg, snip = gitops.note(ctp, snippet=gitops.fragment(ctp, body))
-            return [Expansion(target=obj_ref(ctp), change=change, command=C.patch_command(change), gitops=msg, git_snippet=snip,
-                              option=option, recommended=rec,
+            return [merge_patch(ctp, body, option=option, recommended=rec,
                               explain=f"ClientTrafficPolicy {name_of(ctp)} already targets the Gateway (Envoy Gateway "
                                       "applies one policy per target): PROXY protocol is enabled in it.")]
         name = dns_name(f"{name_of(gw)}-proxy-protocol")
@@ -189,10 +187,7 @@ def pp_lb(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
         body: dict[str, Any] = {"spec": {"provider": {"kubernetes": {"envoyService": {"annotations": ann}}}}}
         if not as_dict(spec(ep).get("provider")).get("type"):
             body["spec"]["provider"]["type"] = "Kubernetes"
-        change = C.patch(ep, body)
-        msg, snip = gitops.note(ep, snippet=gitops.fragment(ep, body))
-        return [Expansion(target=obj_ref(ep), change=change, command=C.patch_command(change), gitops=msg, git_snippet=snip,
-                          option=option, recommended=rec,
+        return [merge_patch(ep, body, option=option, recommended=rec,
                           explain=f"Envoy Gateway copies the annotation to the load-balancer Service; the {provider} load "
                                   "balancer then prepends a PROXY header to every connection.")]
     name = dns_name(f"{name_of(gw)}-proxy")

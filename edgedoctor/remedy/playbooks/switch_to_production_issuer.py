@@ -21,7 +21,7 @@ from edgedoctor.remedy import changes as C
 from edgedoctor.remedy import gitops
 from edgedoctor.remedy.context import Expansion, PlanContext, kref, obj_ref
 from edgedoctor.remedy.errors import NotApplicable
-from edgedoctor.remedy.playbooks.common import certificate, cond_of, issuer_of, read_of
+from edgedoctor.remedy.playbooks.common import certificate, cond_of, issuer_of, merge_patch, read_of
 
 
 def read_issuer_ref(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
@@ -97,19 +97,13 @@ def switch_issuer(pc: PlanContext, params: dict[str, Any]) -> list[Expansion]:
     if shim is not None:
         key = "cert-manager.io/cluster-issuer" if kind == "ClusterIssuer" else "cert-manager.io/issuer"
         body = {"metadata": {"annotations": {key: pname}}}
-        change = C.patch(shim, body)
-        msg, snip = gitops.note(shim, snippet=gitops.fragment(shim, body))
-        x = Expansion(target=obj_ref(shim), change=change, command=C.patch_command(change), values=values,
-                      gitops=msg, git_snippet=snip,
+        x = merge_patch(shim, body, values=values,
                       explain=f"Certificate {name_of(cert)} is made by cert-manager's gateway-shim from Gateway "
                               f"{name_of(shim)}: its {key} annotation names the issuer, and a direct edit of the "
                               "Certificate would be undone.")
     else:
         body = {"spec": {"issuerRef": {"name": pname, "kind": kind, "group": "cert-manager.io"}}}
-        change = C.patch(cert, body)
-        msg, snip = gitops.note(cert, snippet=gitops.fragment(cert, body))
-        x = Expansion(target=obj_ref(cert), change=change, command=C.patch_command(change), values=values,
-                      gitops=msg, git_snippet=snip,
+        x = merge_patch(cert, body, values=values,
                       explain=f"{kind} {pname} uses {acme_server(prod)} with the same solvers as {name}.")
     return [x]
 
