@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from datetime import datetime
@@ -43,6 +44,16 @@ def _name(n: Any) -> dict[str, str]:
 
 def cert_info(pem: str) -> dict[str, Any]:
     """Plain facts of one PEM certificate; raises ValueError when it is not one."""
+    info = dict(_cert_info(pem))
+    info["sans"] = list(info["sans"])  # the caller's own copy
+    info["subject"], info["issuer"] = dict(info["subject"]), dict(info["issuer"])
+    return info
+
+
+# Content-keyed: the same stored certificate (a wildcard's Secret) is read for every host of
+# a sweep. An unreadable one raises each time (lru_cache keeps no exceptions).
+@functools.lru_cache(maxsize=512)
+def _cert_info(pem: str) -> dict[str, Any]:
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
 

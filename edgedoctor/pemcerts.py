@@ -8,6 +8,7 @@ when a hand-written recording carries no verdict).
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -35,13 +36,18 @@ def load_pems(text: str | Sequence[str] | None) -> list[x509.Certificate]:
             if end < 0:
                 continue
             blocks.append("-----BEGIN CERTIFICATE-----" + part[: end] + "-----END CERTIFICATE-----\n")
-    out: list[x509.Certificate] = []
-    for block in blocks:
-        try:
-            out.append(x509.load_pem_x509_certificate(block.encode()))
-        except ValueError:
-            continue
-    return out
+    return [c for c in map(_load_block, blocks) if c is not None]
+
+
+# A sweep meets the same few certificates (a wildcard served and stored for hundreds of
+# hosts) again and again; certificates are immutable, so one parse and one summary each
+# serve every host. Bounded, so a long-running `serve` does not grow with renewals.
+@functools.lru_cache(maxsize=512)
+def _load_block(block: str) -> x509.Certificate | None:
+    try:
+        return x509.load_pem_x509_certificate(block.encode())
+    except ValueError:
+        return None
 
 
 def _utc(value: _dt.datetime) -> _dt.datetime:
@@ -57,11 +63,16 @@ def not_after(cert: x509.Certificate) -> _dt.datetime:
 
 
 def dns_sans(cert: x509.Certificate) -> list[str]:
+    return list(_dns_sans(cert))
+
+
+@functools.lru_cache(maxsize=512)
+def _dns_sans(cert: x509.Certificate) -> tuple[str, ...]:
     try:
         ext = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
     except x509.ExtensionNotFound:
-        return []
-    return [str(n).lower() for n in ext.value.get_values_for_type(x509.DNSName)]
+        return ()
+    return tuple(str(n).lower() for n in ext.value.get_values_for_type(x509.DNSName))
 
 
 def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
@@ -71,6 +82,13 @@ def _attr(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
 
 def summary(cert: x509.Certificate) -> dict[str, Any]:
     """The public facts a person compares: names, issuer, serial, validity, fingerprint."""
+    facts = dict(_summary(cert))
+    facts["sans"] = list(facts["sans"])  # the caller's own copy
+    return facts
+
+
+@functools.lru_cache(maxsize=512)
+def _summary(cert: x509.Certificate) -> dict[str, Any]:
     return {
         "subject": cert.subject.rfc4514_string(),
         "issuer": cert.issuer.rfc4514_string(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgedoctor.probes.http import SharedClient, probe_http
+from edgedoctor.probes.http import probe_http
 from edgedoctor.probes.runner import parse_resolve
 from tests.servers.common import free_port
 from tests.servers.fixtures import faults, nginx_factory, test_ca, write_ca_bundle  # noqa: F401
@@ -61,18 +61,16 @@ def test_https_with_sni_and_ca_bundle(site):
     assert r["verify_error"] is None
 
 
-def test_a_sweeps_shared_client_opens_each_hosts_connection_with_its_own_sni(site):
-    shared = SharedClient()
-    try:
-        for host in ("sni-a.example.com", "sni-b.example.com", "sni-a.example.com", "app.example.com"):
-            r = probe_http(host, ADDR, scheme="https", port=site["https"], timeout=3, verify=False, client=shared)
-            assert r["error"] is None, r["error"]
-            if host == "app.example.com":
-                assert r["status"] == 200 and r["body_sample"] == "the app\n"
-            else:
-                assert r["location"] == f"https://{host}/", r
-    finally:
-        shared.close()
+def test_each_request_opens_its_connection_with_its_own_sni(site):
+    # A sweep probes many hosts on one address one after the other: a connection kept for
+    # one host and reused for the next would carry the first one's SNI.
+    for host in ("sni-a.example.com", "sni-b.example.com", "sni-a.example.com", "app.example.com"):
+        r = probe_http(host, ADDR, scheme="https", port=site["https"], timeout=3, verify=False)
+        assert r["error"] is None, r["error"]
+        if host == "app.example.com":
+            assert r["status"] == 200 and r["body_sample"] == "the app\n"
+        else:
+            assert r["location"] == f"https://{host}/", r
 
 
 def test_https_redirect_to_itself_is_visible(site):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from edgedoctor import pemcerts as certs
+from edgedoctor.probes import tls as tls_probe
 from edgedoctor.probes.tls import probe_tls, verify_served
 from tests.servers.common import free_port
 from tests.servers.fixtures import faults, nginx_factory, test_ca  # noqa: F401 - pytest fixtures
@@ -54,7 +55,7 @@ def test_full_chain_is_captured_without_verification(edge):
     assert r["sni"] == "prod.example.com" and r["protocol"] == "TLSv1.3" and r["cipher"]
     issued = edge["certs"]["prod.example.com"]
     assert r["chain_pem"] == [issued.pem, cert_pem(issued.chain[0])]
-    assert r["chain_source"] in ("tls1.2-handshake", "handshake")
+    assert r["chain_source"] == "handshake"
     assert "PRIVATE KEY" not in "".join(r["chain_pem"])
 
 
@@ -73,7 +74,25 @@ def test_bad_certificates_are_still_captured(edge, sni, check):
     assert check(leaf_of(r))
 
 
-def test_server_without_tls12_gives_the_leaf_only(edge):
+def test_the_chain_comes_from_the_one_handshake_even_over_tls13(edge):
+    assert tls_probe.HANDSHAKE_CHAIN  # CPython >= 3.10 gives it
+    r = probe_tls("prod.example.com", TLS13, edge["port"], timeout=3)
+    assert r["ok"] and r["protocol"] == "TLSv1.3"
+    assert r["chain_source"] == "handshake"
+    issued = edge["certs"]["prod.example.com"]
+    assert r["chain_pem"] == [issued.pem, cert_pem(issued.chain[0])]
+
+
+def test_without_the_handshake_chain_tls12_is_read_in_clear(edge, monkeypatch):
+    monkeypatch.setattr(tls_probe, "HANDSHAKE_CHAIN", False)
+    r = probe_tls("prod.example.com", SITES, edge["port"], timeout=3)
+    assert r["ok"] and r["chain_source"] == "tls1.2-handshake"
+    issued = edge["certs"]["prod.example.com"]
+    assert r["chain_pem"] == [issued.pem, cert_pem(issued.chain[0])]
+
+
+def test_without_the_handshake_chain_a_tls13_only_server_gives_the_leaf_only(edge, monkeypatch):
+    monkeypatch.setattr(tls_probe, "HANDSHAKE_CHAIN", False)
     r = probe_tls("prod.example.com", TLS13, edge["port"], timeout=3)
     assert r["ok"] and r["protocol"] == "TLSv1.3"
     assert r["chain_source"] == "leaf-only"

@@ -295,9 +295,8 @@ class _Prober:
         self.opts = opts
         self.deadline = deadline
         # What the hosts of one sweep share (made by `open`, per sweep): the zone's DNS
-        # answers, one HTTP client and the probes' threads.
+        # answers and the probes' threads.
         self.dns_cache: Any = None
-        self.http_client: Any = None
         self.executor: Any = None
         self.check = CheckOptions(host="", nameservers=opts.nameservers, authoritative=opts.authoritative,
                                   resolve=opts.resolve, ca_bundle=opts.ca_bundle, timeout=HOST_TIMEOUT)
@@ -309,21 +308,17 @@ class _Prober:
 
     def open(self) -> None:
         from edgedoctor.probes.dns import ZoneCache
-        from edgedoctor.probes.http import SharedClient
-
-        self.close()
         from edgedoctor.probes.runner import shared_executor
 
-        self.dns_cache, self.http_client = ZoneCache(), SharedClient()
+        self.close()
+        self.dns_cache = ZoneCache()
         self.executor = shared_executor(self.opts.parallel)
 
     def close(self) -> None:
-        if self.http_client is not None:
-            self.http_client.close()
         if self.executor is not None:
             # Probes still running past the deadline finish on their own, as a check's do.
             self.executor.shutdown(wait=False, cancel_futures=True)
-        self.dns_cache = self.http_client = self.executor = None
+        self.dns_cache = self.executor = None
 
     def options(self) -> dict[str, Any]:
         out: dict[str, Any] = {"offline": False, "nameservers": list(self.opts.nameservers),
@@ -352,7 +347,7 @@ class _Prober:
                           gateway_addresses=list(inputs["gateway_addresses"]), extra_txt=extra_txt,
                           acme_names=list(inputs["acme_names"]), https_port=self.opts.https_port,
                           http_port=self.opts.http_port, dns_cache=self.dns_cache,
-                          http_client=self.http_client, executor=self.executor)
+                          executor=self.executor)
         ev.dns, ev.tls, ev.http = run_plan(plan)
 
 

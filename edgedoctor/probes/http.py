@@ -6,15 +6,23 @@ The redirect verdict (301/308 to https://host/, loops) is made in the analysis.
 For https the chain is first verified (system store plus --ca-bundle); when that fails the
 request is repeated without verification so the status is still seen, and `verify_error`
 says why. The certificate itself is the TLS probe's business.
+
+One GET over a socket of its own, with `Connection: close`, read by the standard library's
+response parser (http.client): a probe needs no pool, no redirects and no proxies, and a
+general-purpose client (httpx) cost three times the CPU of the request, which bounds how
+many hosts a sweep probes a second.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import http.client
+import socket
 import ssl
 import time
 from typing import Any
 
+from edgedoctor.pemcerts import to_alabel
 from edgedoctor.probes.guard import check_destination
 from edgedoctor.probes.tls import classify_error
 
@@ -34,75 +42,30 @@ HEADERS_KEPT = (
 
 BODY_SAMPLE = 512
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/problem", "application/xhtml")
+_VERSIONS = {9: "HTTP/0.9", 10: "HTTP/1.0", 11: "HTTP/1.1"}
 
 
 def _label(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
-def _root_cause(exc: BaseException) -> BaseException | None:
-    seen = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, ssl.SSLError | OSError) and not type(cur).__module__.startswith("http"):
-            return cur
-        cur = cur.__cause__ or cur.__context__
-    return None
-
-
-def _classify(exc: BaseException, label: str, timeout: float, scheme: str) -> tuple[str, str]:
-    import httpx
-
-    if isinstance(exc, httpx.ConnectTimeout):
-        what = "TCP connection or TLS handshake" if scheme == "https" else "TCP connection"
-        return "timeout", f"timeout: no {what} with {label} within {timeout:.1f} s"
-    if isinstance(exc, httpx.TimeoutException):
-        return "timeout", f"timeout: no HTTP response from {label} within {timeout:.1f} s"
-    text = str(exc)
-    if isinstance(exc, httpx.RemoteProtocolError):
-        if "without sending a response" in text or "disconnected" in text.lower():
-            return "closed", f"{label} closed the connection without an HTTP response"
-        return "not-http", f"{label} did not answer with HTTP: {text}"
-    cause = _root_cause(exc)
-    if cause is not None:
-        tls_phase = scheme == "https" and isinstance(exc, httpx.ConnectError)
-        kind, message = classify_error(cause, label, "handshake" if tls_phase else "request")
-        if kind == "timeout":
-            return kind, f"timeout talking to {label} within {timeout:.1f} s"
-        return kind, message
-    lowered = text.lower()
-    if "refused" in lowered:
-        return "refused", f"connection to {label} refused"
-    if "reset" in lowered:
-        return "reset", f"{label} reset the connection"
-    return "error", f"HTTP request to {label} failed: {type(exc).__name__}: {text}"
-
-
 def _verify_context(ca_bundle: str | None) -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     if ca_bundle:
         ctx.load_verify_locations(cafile=ca_bundle)
+    ctx.set_alpn_protocols(["http/1.1"])
     return ctx
 
 
-class SharedClient:
-    """One httpx client for the unverified requests of a whole sweep (building a client,
-    its SSL context and transport, cost more CPU than the request itself).
-
-    Keep-alive is off: the pool is keyed by the URL's address and port, and a connection
-    kept open for one host would carry the next host's request under the first one's SNI.
-    Every request still opens its own connection, as a check's would.
-    """
-
-    def __init__(self) -> None:
-        import httpx
-
-        self.client = httpx.Client(verify=False, trust_env=False, follow_redirects=False,
-                                   limits=httpx.Limits(max_connections=None, max_keepalive_connections=0))
-
-    def close(self) -> None:
-        self.client.close()
+@functools.lru_cache(maxsize=1)
+def _unverified_context() -> ssl.SSLContext:
+    """One context for every unverified request (making one costs about a handshake); it
+    carries no session from one request to the next, since none passes `session=`."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["http/1.1"])  # a GET over HTTP/1.1, never h2
+    return ctx
 
 
 def probe_http(
@@ -115,21 +78,19 @@ def probe_http(
     timeout: float = 3.0,
     ca_bundle: str | None = None,
     verify: bool | None = None,
-    client: SharedClient | None = None,
 ) -> dict[str, Any]:
     """GET scheme://host/path at address:port; never raises for network or protocol failures.
 
     verify (https only): check the chain against the system store plus `ca_bundle` first and
     record `verify_error`; default: only when a ca_bundle is given. The runner leaves it off,
     since its TLS probe already verifies the served chain and a second handshake would only
-    cost time. client: a sweep's SharedClient for the unverified requests.
+    cost time.
     """
     started = time.monotonic()
     port = port or (443 if scheme == "https" else 80)
     label = _label(address, port)
     default_port = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
     host_header = host if default_port else f"{host}:{port}"
-    url_host = f"[{address}]" if ":" in address else address
     path = path if path.startswith("/") else "/" + path
     result: dict[str, Any] = {
         "url": f"{scheme}://{host_header}{path}",
@@ -154,103 +115,117 @@ def probe_http(
         result["elapsed_ms"] = 0.0
         return result
     try:
-        context: Any = False
+        context: ssl.SSLContext | None = None
         if check:
             try:
                 context = _verify_context(ca_bundle)
             except (OSError, ssl.SSLError) as e:
                 result["verify_error"] = f"cannot load the CA bundle {ca_bundle}: {e}"
-                context = False
-        outcome = _request(result, f"{scheme}://{url_host}:{port}{path}", host, host_header,
-                           context, timeout, started, label, client if context is False else None)
+        target = _Target(address, port, scheme, host, host_header, path, label, timeout, started)
+        outcome = _request(result, target, context or _unverified_context(), verifying=context is not None)
         if outcome == "verify-failed":
-            _request(result, f"{scheme}://{url_host}:{port}{path}", host, host_header,
-                     False, timeout, started, label)
+            _request(result, target, _unverified_context(), verifying=False)
     finally:
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
     return result
 
 
-def _request(
-    result: dict[str, Any],
-    url: str,
-    host: str,
-    host_header: str,
-    verify: Any,
-    timeout: float,
-    started: float,
-    label: str,
-    shared: SharedClient | None = None,
-) -> str:
-    import httpx
+class _Target:
+    """Where and what one probe asks, and its clock."""
 
-    left = max(0.05, timeout - (time.monotonic() - started))
+    def __init__(self, address: str, port: int, scheme: str, host: str, host_header: str,
+                 path: str, label: str, timeout: float, started: float) -> None:
+        self.address, self.port, self.scheme, self.host = address, port, scheme, host
+        self.label, self.timeout, self.deadline = label, timeout, started + timeout
+        try:
+            header = host_header.encode("ascii")
+        except UnicodeEncodeError:  # an IDN: the A-label travels, as a browser sends it
+            header = host_header.replace(host, to_alabel(host)).encode("ascii", "replace")
+        self.request = (b"GET " + path.encode("ascii", "replace") + b" HTTP/1.1\r\nHost: " + header
+                        + b"\r\nUser-Agent: edgedoctor\r\nAccept: */*\r\nConnection: close\r\n\r\n")
+
+    def left(self) -> float:
+        return max(0.05, self.deadline - time.monotonic())
+
+
+def _request(result: dict[str, Any], t: _Target, context: ssl.SSLContext, *, verifying: bool) -> str:
+    """One GET; fills `result`, returns "ok", "error" or "verify-failed"."""
+    https = t.scheme == "https"
+    connecting = True  # until the TCP connection (and for https the handshake) is made
+    sock: socket.socket | None = None
     try:
-        own = shared is None
-        with contextlib.ExitStack() as stack:
-            if own:
-                client = stack.enter_context(httpx.Client(verify=verify, trust_env=False,
-                                                          follow_redirects=False, timeout=httpx.Timeout(left)))
-            else:
-                client = shared.client
-            request = client.build_request(
-                "GET",
-                url,
-                headers={"Host": host_header, "User-Agent": "edgedoctor", "Accept": "*/*"},
-                extensions={"sni_hostname": host},
-                timeout=httpx.Timeout(left),
-            )
-            response = client.send(request, stream=True)
-            try:
-                result["status"] = response.status_code
-                result["location"] = response.headers.get("location")
-                result["headers"] = {
-                    k: response.headers[k] for k in HEADERS_KEPT if k in response.headers
-                }
-                result["http_version"] = response.http_version
-                ctype = response.headers.get("content-type", "")
-                if not ctype or ctype.lower().startswith(_TEXT_TYPES):
-                    result["body_sample"] = _sample(response, started, timeout)
-            finally:
-                response.close()
+        sock = socket.create_connection((t.address, t.port), timeout=t.left())
+        if https:
+            sock.settimeout(t.left())
+            sock = context.wrap_socket(sock, server_hostname=t.host)
+        connecting = False
+        sock.settimeout(t.left())
+        sock.sendall(t.request)
+        response = http.client.HTTPResponse(sock, method="GET")
+        try:
+            response.begin()
+            result["status"] = response.status
+            headers = response.headers
+            result["location"] = headers.get("location")
+            result["headers"] = {k: ", ".join(headers.get_all(k) or []) for k in HEADERS_KEPT if k in headers}
+            result["http_version"] = _VERSIONS.get(response.version, f"HTTP/{response.version}")
+            ctype = headers.get("content-type", "")
+            if not ctype or ctype.lower().startswith(_TEXT_TYPES):
+                result["body_sample"] = _sample(response, sock, t)
+        finally:
+            response.close()
         result["error"], result["error_kind"] = None, None
         return "ok"
     except Exception as e:
-        if verify is not False and _is_verify_failure(e):
-            result["verify_error"] = _verify_message(e)
+        if verifying and isinstance(e, ssl.SSLCertVerificationError):
+            result["verify_error"] = e.verify_message or str(e)
             return "verify-failed"
-        kind, message = _classify(e, label, timeout, "https" if url.startswith("https:") else "http")
-        result["error_kind"], result["error"] = kind, message
+        result["error_kind"], result["error"] = _classify(e, t, connecting)
         return "error"
+    finally:
+        if sock is not None:
+            sock.close()
 
 
-def _sample(response: Any, started: float, timeout: float) -> str:
+def _classify(exc: BaseException, t: _Target, connecting: bool) -> tuple[str, str]:
+    if isinstance(exc, TimeoutError | socket.timeout):
+        if connecting:
+            what = "TCP connection or TLS handshake" if t.scheme == "https" else "TCP connection"
+            return "timeout", f"timeout: no {what} with {t.label} within {t.timeout:.1f} s"
+        return "timeout", f"timeout: no HTTP response from {t.label} within {t.timeout:.1f} s"
+    if isinstance(exc, http.client.RemoteDisconnected) or (
+        isinstance(exc, http.client.BadStatusLine) and not str(exc).strip("'\"")
+    ):
+        return "closed", f"{t.label} closed the connection without an HTTP response"
+    if isinstance(exc, http.client.HTTPException):
+        return "not-http", f"{t.label} did not answer with HTTP: {type(exc).__name__}: {exc}"
+    if isinstance(exc, ssl.SSLError | OSError):
+        during = "handshake" if connecting and t.scheme == "https" else "request"
+        kind, message = classify_error(exc, t.label, during)
+        if kind == "timeout":
+            return kind, f"timeout talking to {t.label} within {t.timeout:.1f} s"
+        return kind, message
+    return "error", f"HTTP request to {t.label} failed: {type(exc).__name__}: {exc}"
+
+
+def _sample(response: http.client.HTTPResponse, sock: socket.socket, t: _Target) -> str:
+    """The start of the body: up to BODY_SAMPLE characters, whatever came before the deadline."""
     data = b""
     try:
-        for chunk in response.iter_bytes():
-            data += chunk
-            if len(data) >= BODY_SAMPLE * 4 or time.monotonic() - started > timeout:
+        while len(data) < BODY_SAMPLE * 4 and time.monotonic() < t.deadline:
+            sock.settimeout(t.left())
+            chunk = response.read1(BODY_SAMPLE * 4 - len(data))
+            if not chunk:
                 break
+            data += chunk
     except Exception:
         pass  # a body cut short is still a sample
-    charset = response.charset_encoding or "utf-8"
+    charset = response.headers.get_content_charset() or "utf-8"
     try:
         text = data.decode(charset, errors="replace")
     except LookupError:
         text = data.decode("utf-8", errors="replace")
     return text[:BODY_SAMPLE]
-
-
-def _is_verify_failure(exc: BaseException) -> bool:
-    cause = _root_cause(exc)
-    return isinstance(cause, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
-
-
-def _verify_message(exc: BaseException) -> str:
-    cause = _root_cause(exc)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return cause.verify_message or str(cause)
-    return str(exc)
 
 
 __all__ = ["probe_http", "HEADERS_KEPT"]

@@ -45,10 +45,9 @@ class ProbePlan:
     http_port: int = 80
     max_addresses: int = 8  # TLS probes to DNS-resolved addresses
     # Shared by the hosts of one sweep (None for a check): the zone's DNS answers
-    # (probes.dns.ZoneCache), one HTTP client (probes.http.SharedClient) and the threads
-    # the probes run in (a ThreadPoolExecutor, see `shared_executor`).
+    # (probes.dns.ZoneCache) and the threads the probes run in (a ThreadPoolExecutor, see
+    # `shared_executor`).
     dns_cache: Any = None
-    http_client: Any = None
     executor: Any = None
 
 
@@ -281,7 +280,7 @@ class _Run:
                 break
             # The chain is verified once, on the TLS probe's record; no second handshake here.
             r = probe_http(self.host, address, scheme=scheme, port=port, timeout=self.budget(),
-                           ca_bundle=self.plan.ca_bundle, verify=False, client=self.plan.http_client)
+                           ca_bundle=self.plan.ca_bundle, verify=False)
             r["source"] = source
             results.append(r)
             # Another address only helps when this one did not take the connection.
