@@ -1,7 +1,7 @@
 """Gather the evidence of one check: cluster (live, snapshot or replay) and probes.
 
 This is the I/O side; the diagnosis never calls it. Heavy modules (the
-kubernetes client, dnspython, httpx) are imported only on the paths that use them.
+kubernetes client, dnspython) are imported only on the paths that use them.
 """
 
 from __future__ import annotations
