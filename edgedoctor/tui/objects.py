@@ -14,7 +14,6 @@ from edgedoctor.diagnosis import commands as cmd
 from edgedoctor.evidence import Evidence
 from edgedoctor.kinds import BY_KIND
 from edgedoctor.model import Diagnosis
-from edgedoctor.redact import redact_object
 from edgedoctor.textfmt import dump_yaml
 
 # Keys the engine uses for an object reference "namespace/name" (or a bare name).
@@ -126,6 +125,8 @@ def ref_text(ref: Ref) -> str:
 def to_yaml(obj: dict[str, Any]) -> str:
     # Evidence is already redacted; redacting again costs nothing and keeps a
     # hand-made snapshot from ever showing a key.
+    from edgedoctor.redact import redact_object  # only when an object's YAML is shown
+
     clean = redact_object(obj)
     return dump_yaml(clean)
 

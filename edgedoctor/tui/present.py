@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from edgedoctor.app.playbook import verdict_line
 from edgedoctor.model import Finding
 from edgedoctor.textfmt import dump_yaml, indent
+
+if TYPE_CHECKING:
+    from edgedoctor.model import Diagnosis
 
 STATUS_MARK = {"pass": "✔", "warn": "!", "fail": "✘", "skip": "–", "unknown": "?", "error": "‼"}
 STATUS_WORD = {"pass": "ok", "warn": "warn", "fail": "FAIL", "skip": "skip", "unknown": "unknown", "error": "error"}
@@ -39,12 +40,22 @@ def category_words(category: str | None) -> str:
     return f"{category} ({CATEGORY_WORDS[category]})" if category in CATEGORY_WORDS else category
 
 
-# A diagnosis' root cause as it reads in "before -> after" lines (the same as `fix` prints).
-root_label = verdict_line
+def root_label(d: Diagnosis | None) -> str:
+    """A diagnosis' root cause as it reads in "before -> after" lines (the same as `fix` prints)."""
+    # Imported here: the playbook layer (remedy.plan, remedy.executor) is not needed for the
+    # first screen, only once a walkthrough is open.
+    from edgedoctor.app.playbook import verdict_line
+
+    return verdict_line(d)
 
 
 def short(value: Any, limit: int = 240) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    if isinstance(value, str):
+        text = value
+    else:
+        import json  # only for a value that is not text
+
+        text = json.dumps(value, ensure_ascii=False, default=str)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -16,7 +16,6 @@ from edgedoctor import catalog
 from edgedoctor.evidence import Evidence
 from edgedoctor.model import Diagnosis, Finding
 from edgedoctor.textfmt import indent
-from edgedoctor.tui import objects
 from edgedoctor.tui.present import (
     STATUS_STYLE,
     STATUS_WORD,
@@ -117,6 +116,8 @@ class DetailPane(Vertical):
             title.append(f"  {STATUS_WORD[result.status]}", style=STATUS_STYLE[result.status])
         self.query_one("#detail-title", Static).update(title)
         # The commands are small and `c` copies from them on any tab.
+        from edgedoctor.tui import objects  # not for the first frame: it shows the overview
+
         refs = objects.node_refs(d, node)
         cmds: list[str] = []
         ordered = ([self.finding] if self.finding else []) + [f for f in on_node if f is not self.finding]
@@ -140,6 +141,8 @@ class DetailPane(Vertical):
             on_node = [f for f in d.findings if f.node == node]
             self._update("evidence", self._evidence(d, node, on_node, running))
         elif tab == "yaml":
+            from edgedoctor.tui import objects
+
             self._update("yaml", self._yaml(node, objects.node_objects(ev, d, node)))
         elif tab == "explain":
             self._update("explain", self._explain(self.finding, node))
@@ -193,6 +196,8 @@ class DetailPane(Vertical):
             if node in PROBE_NODES:
                 return Text(f"{node} is probed from outside the cluster: no object of its own.", style="dim")
             return Text(f"no cluster object is named by {node}.", style="dim")
+        from edgedoctor.tui import objects
+
         parts: list = []
         for ref, obj in refs_objs:
             parts.append(Text(f"# {objects.ref_text(ref)}", style="bold"))
