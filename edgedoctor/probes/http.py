@@ -87,24 +87,7 @@ def probe_http(
     cost time.
     """
     started = time.monotonic()
-    port = port or (443 if scheme == "https" else 80)
-    label = _label(address, port)
-    default_port = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
-    host_header = host if default_port else f"{host}:{port}"
-    path = path if path.startswith("/") else "/" + path
-    result: dict[str, Any] = {
-        "url": f"{scheme}://{host_header}{path}",
-        "address": address,
-        "port": port,
-        "scheme": scheme,
-        "status": None,
-        "location": None,
-        "headers": {},
-        "body_sample": "",
-        "error": None,
-        "error_kind": None,
-        "elapsed_ms": 0.0,
-    }
+    result, target = _prepare(host, address, scheme, port, path, timeout, started)
     check = scheme == "https" and (verify if verify is not None else bool(ca_bundle))
     if check:
         result["verify_error"] = None
@@ -121,13 +104,66 @@ def probe_http(
                 context = _verify_context(ca_bundle)
             except (OSError, ssl.SSLError) as e:
                 result["verify_error"] = f"cannot load the CA bundle {ca_bundle}: {e}"
-        target = _Target(address, port, scheme, host, host_header, path, label, timeout, started)
         outcome = _request(result, target, context or _unverified_context(), verifying=context is not None)
         if outcome == "verify-failed":
             _request(result, target, _unverified_context(), verifying=False)
     finally:
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
     return result
+
+
+def get_on(tls: ssl.SSLSocket, host: str, address: str, port: int, *, timeout: float,
+           started: float) -> dict[str, Any]:
+    """The same GET (https, not verified) on a TLS connection the caller has already made to
+    address:port with SNI = host, its record as `probe_http` gives it; `started` is when the
+    caller began connecting, so `elapsed_ms` means the same. The caller keeps the socket.
+
+    The runner's TLS probe asks this before it closes its connection: one handshake then
+    serves both probes of an address instead of two.
+    """
+    result, target = _prepare(host, address, "https", port, "/", timeout, started)
+    try:
+        _exchange(result, tls, target)
+    except Exception as e:
+        result["error_kind"], result["error"] = _classify(e, target, connecting=False)
+    finally:
+        result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+    return result
+
+
+def failed_like(tls_record: dict[str, Any], host: str, address: str, port: int) -> dict[str, Any]:
+    """The https record when the TLS probe of address:port, on whose connection the GET was
+    to ride, could not connect or finish its handshake: a request of its own would meet the
+    same failure one probe timeout later, so it is not made; its error is the TLS probe's."""
+    result, _ = _prepare(host, address, "https", port, "/", 0.0, time.monotonic())
+    result["error_kind"] = tls_record.get("error_kind") or "error"
+    result["error"] = tls_record.get("error") or "the TLS handshake failed"
+    result["elapsed_ms"] = tls_record.get("elapsed_ms") or 0.0
+    return result
+
+
+def _prepare(host: str, address: str, scheme: str, port: int | None, path: str, timeout: float,
+             started: float) -> tuple[dict[str, Any], _Target]:
+    """The empty record of one request, and what it will send where."""
+    port = port or (443 if scheme == "https" else 80)
+    default_port = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+    host_header = host if default_port else f"{host}:{port}"
+    path = path if path.startswith("/") else "/" + path
+    result: dict[str, Any] = {
+        "url": f"{scheme}://{host_header}{path}",
+        "address": address,
+        "port": port,
+        "scheme": scheme,
+        "status": None,
+        "location": None,
+        "headers": {},
+        "body_sample": "",
+        "error": None,
+        "error_kind": None,
+        "elapsed_ms": 0.0,
+    }
+    target = _Target(address, port, scheme, host, host_header, path, _label(address, port), timeout, started)
+    return result, target
 
 
 class _Target:
@@ -159,22 +195,7 @@ def _request(result: dict[str, Any], t: _Target, context: ssl.SSLContext, *, ver
             sock.settimeout(t.left())
             sock = context.wrap_socket(sock, server_hostname=t.host)
         connecting = False
-        sock.settimeout(t.left())
-        sock.sendall(t.request)
-        response = http.client.HTTPResponse(sock, method="GET")
-        try:
-            response.begin()
-            result["status"] = response.status
-            headers = response.headers
-            result["location"] = headers.get("location")
-            result["headers"] = {k: ", ".join(headers.get_all(k) or []) for k in HEADERS_KEPT if k in headers}
-            result["http_version"] = _VERSIONS.get(response.version, f"HTTP/{response.version}")
-            ctype = headers.get("content-type", "")
-            if not ctype or ctype.lower().startswith(_TEXT_TYPES):
-                result["body_sample"] = _sample(response, sock, t)
-        finally:
-            response.close()
-        result["error"], result["error_kind"] = None, None
+        _exchange(result, sock, t)
         return "ok"
     except Exception as e:
         if verifying and isinstance(e, ssl.SSLCertVerificationError):
@@ -185,6 +206,26 @@ def _request(result: dict[str, Any], t: _Target, context: ssl.SSLContext, *, ver
     finally:
         if sock is not None:
             sock.close()
+
+
+def _exchange(result: dict[str, Any], sock: socket.socket, t: _Target) -> None:
+    """Send the GET on a connected socket and read the answer into `result` (raises on failure)."""
+    sock.settimeout(t.left())
+    sock.sendall(t.request)
+    response = http.client.HTTPResponse(sock, method="GET")
+    try:
+        response.begin()
+        result["status"] = response.status
+        headers = response.headers
+        result["location"] = headers.get("location")
+        result["headers"] = {k: ", ".join(headers.get_all(k) or []) for k in HEADERS_KEPT if k in headers}
+        result["http_version"] = _VERSIONS.get(response.version, f"HTTP/{response.version}")
+        ctype = headers.get("content-type", "")
+        if not ctype or ctype.lower().startswith(_TEXT_TYPES):
+            result["body_sample"] = _sample(response, sock, t)
+    finally:
+        response.close()
+    result["error"], result["error_kind"] = None, None
 
 
 def _classify(exc: BaseException, t: _Target, connecting: bool) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgedoctor.probes.dns import probe_dns
-from edgedoctor.probes.http import probe_http
+from edgedoctor.probes.http import failed_like, get_on, probe_http
 from edgedoctor.probes.tls import probe_tls, verify_served
 
 _GRACE = 0.3  # seconds a probe may overrun the deadline while closing its sockets
@@ -152,6 +152,13 @@ class _Run:
         self.tls_jobs: list[tuple[dict[str, Any], Future[dict[str, Any]]]] = []
         self.tls_seen: set[str] = set()
         self.dns_tls_count = 0
+        # The https GET rides on the TLS probe of the address it would go to first (see
+        # `_next_candidate`): one handshake serves both. The DNS case is set by the first
+        # address DNS gives.
+        override = plan.resolve.get((self.host, plan.https_port))
+        self.get_at: str | None = override or next(iter(plan.gateway_addresses), None)
+        self.get_job: Future[dict[str, Any]] | None = None
+        self.got: dict[str, Any] | None = None
         self.ca_bundle_pem: str | None = None
         if plan.ca_bundle:
             try:
@@ -189,15 +196,27 @@ class _Run:
                     return
                 self.dns_tls_count += 1
             self.tls_seen.add(address)
+            if self.get_at is None and source == "dns":
+                self.get_at = address
             variants = [False, True] if self.plan.proxy_protocol_check else [False]
             for proxy in variants:
                 meta = {"address": address, "port": port, "proxy": proxy, "source": source}
-                self.tls_jobs.append((meta, self.submit(self._tls_job, address, port, proxy, source)))
+                get = not proxy and address == self.get_at and self.get_job is None
+                fut = self.submit(self._tls_job, address, port, proxy, source, get)
+                self.tls_jobs.append((meta, fut))
+                if get:
+                    self.get_job = fut
+                    self.lock.notify_all()
 
-    def _tls_job(self, address: str, port: int, proxy: bool, source: str) -> dict[str, Any]:
+    def _tls_job(self, address: str, port: int, proxy: bool, source: str, get: bool = False) -> dict[str, Any]:
         if self.left() <= 0:
             return _deadline_tls(self.host, address, port, proxy, source)
-        result = probe_tls(self.host, address, port, timeout=self.budget(), proxy_protocol=proxy)
+
+        def https_get(tls: Any, started: float) -> None:
+            self.got = get_on(tls, self.host, address, port, timeout=self.budget(), started=started)
+
+        result = probe_tls(self.host, address, port, timeout=self.budget(), proxy_protocol=proxy,
+                           on_connection=https_get if get else None)
         result["source"] = source
         if result["ok"] and result["chain_pem"]:
             try:
@@ -210,14 +229,16 @@ class _Run:
 
     # DNS ---------------------------------------------------------------
     def on_addresses(self, addresses: list[str]) -> None:
+        # The TLS probes first: an https request that wakes up on the new addresses finds the
+        # probe its GET rides on already there.
+        if (self.host, self.plan.https_port) not in self.plan.resolve:
+            for a in addresses:
+                self.add_tls(a, "dns")
         with self.lock:
             for a in addresses:
                 if a not in self.dns_addresses:
                     self.dns_addresses.append(a)
             self.lock.notify_all()
-        if (self.host, self.plan.https_port) not in self.plan.resolve:
-            for a in addresses:
-                self.add_tls(a, "dns")
 
     def dns_job(self) -> dict[str, Any]:
         try:
@@ -279,8 +300,10 @@ class _Run:
                 results.append(_deadline_http(self.host, address, scheme, port))
                 break
             # The chain is verified once, on the TLS probe's record; no second handshake here.
-            r = probe_http(self.host, address, scheme=scheme, port=port, timeout=self.budget(),
-                           ca_bundle=self.plan.ca_bundle, verify=False)
+            r = self._got_with_tls(address) if scheme == "https" else None
+            if r is None:
+                r = probe_http(self.host, address, scheme=scheme, port=port, timeout=self.budget(),
+                               ca_bundle=self.plan.ca_bundle, verify=False)
             r["source"] = source
             results.append(r)
             # Another address only helps when this one did not take the connection.
@@ -292,6 +315,25 @@ class _Run:
             r["error_kind"] = "no-address"
             results.append(r)
         return results
+
+
+    def _got_with_tls(self, address: str) -> dict[str, Any] | None:
+        """The GET the TLS probe of `address` made on its connection, or that probe's failure
+        to connect; None when no TLS probe was asked to make it, or it crashed (the request
+        is then made on its own)."""
+        with self.lock:
+            job = self.get_job if address == self.get_at else None
+        if job is None:
+            return None
+        try:
+            tls = job.result(timeout=max(0.0, self.left()) + _GRACE)
+        except Exception:  # still running at the deadline, or a bug
+            return None
+        if self.got is not None:
+            return self.got
+        if not tls.get("ok") and tls.get("error_kind"):
+            return failed_like(tls, self.host, address, self.plan.https_port)
+        return None
 
 
 def run_probes(plan: ProbePlan) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:

@@ -70,6 +70,9 @@ def _context(max_tls12: bool = False) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    # What the runner's https GET on this connection speaks (and what a client without h2
+    # offers); the certificate served does not depend on it.
+    ctx.set_alpn_protocols(["http/1.1"])
     if max_tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
     return ctx
@@ -130,8 +133,14 @@ def probe_tls(
     *,
     timeout: float = 3.0,
     proxy_protocol: bool = False,
+    on_connection: Callable[[ssl.SSLSocket, float], None] | None = None,
 ) -> dict[str, Any]:
-    """One TLS handshake to address:port with SNI = host; never raises for network failures."""
+    """One TLS handshake to address:port with SNI = host; never raises for network failures.
+
+    on_connection: called after a handshake that succeeded, with the TLS socket and the time
+    the probe started, before the connection is closed (the runner sends its https GET on it);
+    what it raises is its own business and never changes this record.
+    """
     started = time.monotonic()
     label = _label(address, port)
     result: dict[str, Any] = {
@@ -158,8 +167,10 @@ def probe_tls(
                 result["error"] = f"timeout: no TCP connection to {label} within {timeout:.1f} s"
             return result
         sniffed_chain = _chain_alongside(host, address, port, deadline, proxy_protocol)
+        tls: ssl.SSLSocket | None = None
         try:
-            leaf, chain_der = _handshake(sock, host, deadline, result)
+            tls = _context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+            leaf, chain_der = _handshake(tls, deadline, result)
         except Exception as e:
             kind, message = classify_error(e, label)
             if kind == "timeout":
@@ -167,8 +178,20 @@ def probe_tls(
             result["error_kind"], result["error"] = kind, message
             return result
         finally:
+            if not result["ok"]:
+                for opened in (tls, sock):
+                    if opened is not None:
+                        with contextlib.suppress(OSError):
+                            opened.close()
+        result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+        try:
+            if on_connection is not None:
+                on_connection(tls, started)
+        except Exception:
+            pass  # the caller's request records its own failure
+        finally:
             with contextlib.suppress(OSError):
-                sock.close()
+                tls.close()
         if not chain_der:
             other = sniffed_chain()
             # The second connection can reach another backend: its chain counts only when it
@@ -180,7 +203,8 @@ def probe_tls(
         result["chain_pem"] = [certs.der_to_pem(d) for d in chain_der if d]
         return result
     finally:
-        result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
+        if not result["ok"]:
+            result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
 
 
 def _chain_alongside(host: str, address: str, port: int, deadline: float,
@@ -206,11 +230,10 @@ def _chain_alongside(host: str, address: str, port: int, deadline: float,
     return chain
 
 
-def _handshake(sock: socket.socket, host: str, deadline: float,
+def _handshake(tls: ssl.SSLSocket, deadline: float,
                result: dict[str, Any]) -> tuple[bytes | None, list[bytes]]:
-    """The TLS handshake on a connected socket (raises on failure): the leaf and, where
-    the interpreter gives it, the chain; `result` gets the protocol, the cipher and ok."""
-    tls = _context().wrap_socket(sock, server_hostname=host, do_handshake_on_connect=False)
+    """The TLS handshake (raises on failure): the leaf and, where the interpreter gives it,
+    the chain; `result` gets the protocol, the cipher and ok."""
     tls.settimeout(max(0.05, deadline - time.monotonic()))
     tls.do_handshake()
     leaf = tls.getpeercert(binary_form=True)

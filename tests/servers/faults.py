@@ -217,6 +217,7 @@ class DelayedTLS(_Base):
                  delay: float = 0.3, status: int = 200) -> None:
         super().__init__()
         self.address, self.delay, self.status = address, delay, status
+        self.accepted = 0  # connections taken, for tests that count them
         self.ctx: ssl.SSLContext | None = None
         if cert_file is not None:
             self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -236,6 +237,7 @@ class DelayedTLS(_Base):
                 conn, _ = self.lsock.accept()
             except (TimeoutError, OSError):
                 continue
+            self.accepted += 1
             self._thread(self._serve, conn)
 
     def _serve(self, conn: socket.socket) -> None:
