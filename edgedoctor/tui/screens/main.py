@@ -9,6 +9,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.events import ScreenResume
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Label, OptionList, Static, Tree
 from textual.worker import get_current_worker
@@ -66,6 +67,7 @@ class MainScreen(Screen):
         self.probing = False
         self.error: str | None = None
         self._pointed = -1
+        self._resumed = False
 
     def compose(self) -> ComposeResult:
         # The size classes before anything is styled: set after mount, they restyle the
@@ -90,6 +92,15 @@ class MainScreen(Screen):
 
     def on_resize(self, event) -> None:
         self._layout(event.size.width, event.size.height)
+
+    def on_screen_resume(self, event: ScreenResume) -> None:
+        # Runs before Screen's own handler. Every widget was styled as it was mounted, a
+        # moment ago, and a class or focus change restyles what it touches: restyling them
+        # all again on the first resume would only repeat that (a thirtieth of the first
+        # screen's time). A screen shown again (after a walkthrough) is restyled as usual.
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
 
     def _layout(self, width: int, height: int) -> None:
         """Lay out by size: side by side and roomy on a large terminal; on a small one (80x24,
@@ -383,7 +394,7 @@ class MainScreen(Screen):
             return
         pane.set_tab("commands")
         # Focus the list: the next command is then one ↓ away, and `c` copies it.
-        self.query_one("#commands", OptionList).focus()
+        pane.focus_commands()
         self.app.copy_to_clipboard(command)
         self.notify(command, title="copied to the clipboard")
 

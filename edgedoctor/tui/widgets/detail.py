@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.console import Group
+from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.text import Text
-from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.renderables.bar import Bar
+from textual.widget import Widget
+from textual.widgets import Static
 from textual.widgets.option_list import Option
 
 from edgedoctor import catalog
@@ -28,64 +30,142 @@ from edgedoctor.tui.session import PROBE_NODES
 from edgedoctor.tui.widgets.keys import NavOptionList
 
 TABS = ("evidence", "yaml", "commands", "explain")
+TITLES = {"evidence": "Evidence (d)", "yaml": "YAML (y)", "commands": "Commands (c copies)", "explain": "Explain (x)"}
+
+
+class TabsPreview(Widget):
+    """The tab line as Textual's tabs draw it unfocused, the first tab active, in one widget.
+
+    The first frame shows it: the tabs are a dozen widgets to style and lay out (a sixth of
+    the first screen's time). DetailPane puts the real tabs in its place right after, in
+    one repaint, and they look the same (tests/tui/test_first_frame.py compares them)."""
+
+    DEFAULT_CSS = """
+    TabsPreview { height: 2; }
+    TabsPreview > .tabs-preview--tab { color: $foreground 50%; }
+    TabsPreview > .tabs-preview--active { color: $foreground; }
+    TabsPreview > .tabs-preview--bar { color: $block-cursor-background; background: $foreground 10%; }
+    """
+    COMPONENT_CLASSES = {"tabs-preview--tab", "tabs-preview--active", "tabs-preview--bar"}
+
+    def __init__(self, titles: list[str], **kw) -> None:
+        super().__init__(**kw)
+        self.titles = titles
+
+    def render(self) -> RenderableType:
+        plain = self.get_component_rich_style("tabs-preview--tab")
+        active = self.get_component_rich_style("tabs-preview--active")
+        bar = self.get_component_rich_style("tabs-preview--bar")
+        line = Text(no_wrap=True, overflow="crop")
+        for i, title in enumerate(self.titles):
+            line.append(" ")  # a Tab's padding: 0 1
+            line.append(title, style=active if i == 0 else plain)
+            line.append(" ")
+        return Group(line, Bar(highlight_range=underline_span(self.titles, 0), highlight_style=Style.from_color(bar.color),
+                               background_style=Style.from_color(bar.bgcolor)))
+
+
+def underline_span(titles: list[str], index: int) -> tuple[int, int]:
+    """The cells the underline highlights under the tab `index` (its label, not its padding)."""
+    start = sum(len(t) + 2 for t in titles[:index]) + 1
+    return start, start + len(titles[index])
 
 
 class DetailPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static(id="detail-title")
-        with TabbedContent(id="detail-tabs", initial="tab-evidence"):
-            with TabPane("Evidence (d)", id="tab-evidence"), VerticalScroll():
-                yield Static(id="evidence")
-            # The hidden tabs get their widgets after the first frame (see _fill_hidden_tabs):
-            # styling and mounting them would be an eighth of the first screen's time.
-            yield TabPane("YAML (y)", id="tab-yaml")
-            yield TabPane("Commands (c copies)", id="tab-commands")
-            yield TabPane("Explain (x)", id="tab-explain")
+        # The first frame: the tab line drawn by one widget and the evidence, where the
+        # TabbedContent (_build_tabs) puts them right after.
+        yield TabsPreview(list(TITLES.values()))
+        with Vertical(id="detail-first"), VerticalScroll():
+            yield Static(id="evidence-first")
 
     def on_mount(self) -> None:
         self.commands: list[str] = []
         self.node: str | None = None
         self.finding: Finding | None = None
-        self._hidden: dict[str, Any] = {"yaml": "", "explain": ""}  # their text until they exist
-        self._filled = False
+        self._content: dict[str, Any] = {"evidence": "", "yaml": "", "explain": ""}  # the text of each tab
+        self._statics: dict[str, Static] = {}  # the tabs' widgets, once made
+        self._tabbed: Any = None  # the TabbedContent, once it replaced the preview
+        self._want = "evidence"  # the tab to show (until the TabbedContent is there)
+        self._focus_commands = False
         self.clear("Enter a host to diagnose it.")
-        self.call_after_refresh(self._fill_hidden_tabs)
+        self.call_after_refresh(self._build_tabs)
 
-    def _fill_hidden_tabs(self) -> None:
-        if self._filled:
+    def _build_tabs(self) -> None:
+        """Mount the TabbedContent in place of the preview; shown in one repaint, once mounted."""
+        if self._statics or not self.is_attached:
             return
-        self._filled = True
-        # Held, not queried: an app quitting at once may never finish mounting them.
-        self._statics = {sid: Static(self._hidden[sid], id=sid) for sid in ("yaml", "explain")}
+        from textual.widgets import TabbedContent, TabPane
+
+        self._statics = {sid: Static(self._content[sid], id=sid) for sid in ("evidence", "yaml", "explain")}
         self._commands_list = NavOptionList(id="commands")
-        self.query_one("#tab-yaml", TabPane).mount(VerticalScroll(self._statics["yaml"]))
-        self.query_one("#tab-commands", TabPane).mount(self._commands_list)
-        self.query_one("#tab-explain", TabPane).mount(VerticalScroll(self._statics["explain"]))
         self._set_commands(self.commands)
+        tabs = TabbedContent(id="detail-tabs", initial=f"tab-{self._want}")
+        for name, title in TITLES.items():
+            body = self._commands_list if name == "commands" else VerticalScroll(self._statics[name])
+            tabs.compose_add_child(TabPane(title, body, id=f"tab-{name}"))
+        first = [self.query_one(TabsPreview), self.query_one("#detail-first")]
+        # No repaint until the tabs are whole: a half-made TabbedContent never shows.
+        batch = self.app.batch_update()
+        batch.__enter__()
+        mounted = self.mount(tabs, before=first[0])
+
+        async def swap() -> None:
+            try:
+                await mounted
+                if self._want != (tabs.active or "").removeprefix("tab-"):
+                    tabs.active = f"tab-{self._want}"  # a key pressed meanwhile
+                # Where the tabs put their underline after the next repaint: the preview's already.
+                titles = list(TITLES.values())
+                start, end = underline_span(titles, list(TITLES).index(self._want))
+                underline = tabs.query_one("Underline")
+                underline.highlight_start, underline.highlight_end = start, end  # type: ignore[attr-defined]
+                for w in first:
+                    w.display = False
+                self._tabbed = tabs
+                if self._focus_commands:
+                    self._commands_list.focus()
+            finally:
+                batch.__exit__(None, None, None)
+            await self.remove_children(first)
+
+        self.call_next(swap)
 
     def _update(self, sid: str, content: Any) -> None:
-        if sid == "evidence":
-            self.query_one("#evidence", Static).update(content)
-        elif self._filled:
+        self._content[sid] = content
+        if self._statics:
             self._statics[sid].update(content)
-        else:
-            self._hidden[sid] = content
+        elif sid == "evidence":
+            self.query_one("#evidence-first", Static).update(content)
 
     # -- public
 
     def set_tab(self, name: str) -> None:
-        self._fill_hidden_tabs()  # a key pressed before the first frame was drawn
-        self.query_one(TabbedContent).active = f"tab-{name}"
+        self._want = name
+        if self._tabbed is not None:
+            self._tabbed.active = f"tab-{name}"
+        else:
+            self._build_tabs()  # a key pressed before the first frame was drawn: shown once mounted
         self._draw(name)
 
     @property
     def tab(self) -> str:
-        return (self.query_one(TabbedContent).active or "tab-evidence").removeprefix("tab-")
+        if self._tabbed is None:
+            return self._want
+        return (self._tabbed.active or "tab-evidence").removeprefix("tab-")
+
+    def focus_commands(self) -> None:
+        """Focus the commands list (once it is mounted, if it is not yet)."""
+        if self._tabbed is not None:
+            self._commands_list.focus()
+        else:
+            self._focus_commands = True
 
     def selected_command(self) -> str | None:
         if not self.commands:
             return None
-        ol = self._commands_list if self._filled else None
+        ol = self._commands_list if self._statics else None
         i = ol.highlighted if ol is not None and ol.highlighted is not None else 0
         return self.commands[i] if 0 <= i < len(self.commands) else None
 
@@ -147,8 +227,8 @@ class DetailPane(Vertical):
         elif tab == "explain":
             self._update("explain", self._explain(self.finding, node))
 
-    @on(TabbedContent.TabActivated)
-    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+    def on_tabbed_content_tab_activated(self, event: Any) -> None:
+        # TabbedContent.TabActivated, by its handler's name: textual's tabs load after the first frame.
         self._draw(self.tab)
 
     # -- the tabs
@@ -211,7 +291,7 @@ class DetailPane(Vertical):
 
     def _set_commands(self, cmds: list[str]) -> None:
         self.commands = cmds
-        if not self._filled:
+        if not self._statics:
             return  # listed when the tab gets its widgets
         ol = self._commands_list
         ol.clear_options()
