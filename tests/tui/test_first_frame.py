@@ -79,3 +79,4 @@ async def test_keys_before_the_tabs_exist(recording_of, monkeypatch):
         await settle(pilot)
         assert pane.tab == "commands"
         assert main.focused is pane.query_one("#commands")
+

@@ -113,7 +113,7 @@ class MainScreen(Screen):
         self.call_after_refresh(self.query_one(DiagnosisTree).keep_cursor_visible)
 
     def on_mount(self) -> None:
-        self.call_after_refresh(self._filter_box)  # hidden until `/`: not part of the first frame
+        self.call_after_refresh(self._filter_box_later)  # hidden until `/`: not part of the first frame
         self.query_one("#host-error").display = False
         self._spinner = self.set_interval(0.1, self._tick, pause=True)
         self._header()
@@ -346,6 +346,10 @@ class MainScreen(Screen):
         self.query_one(FindingsTable).focus()
 
     # -- actions
+
+    def _filter_box_later(self) -> None:
+        if self.is_attached:  # not when the app quit at its first frame: no traceback on the way out
+            self._filter_box()
 
     def _filter_box(self) -> Input:
         """The filter input, made on first use."""
