@@ -1,7 +1,7 @@
 """Speed and memory of `edgedoctor sweep`, as ratios against baselines measured in the same run.
 
     python benchmarks/sweep_speed.py [--routes 10000] [--gateways 1000] [--certificates 5000]
-                                     [--hosts 500] [--parallel 50] [--delay 0.05] [--repeat 2]
+                                     [--hosts 500] [--parallel 16] [--delay 0.05] [--repeat 2]
 
 1. Offline: `edgedoctor sweep --snapshot BIG --offline -o json` (every host of a snapshot with
    10,000 HTTPRoutes, 1,000 Gateways, 5,000 Certificates) against `edgedoctor check HOST` on the
@@ -9,32 +9,34 @@
    time (goal <= 5x) and peak RSS (goal <= 1.5x).
 2. Live: a sweep of 500 hosts whose DNS, TLS and HTTP servers (on loopback) wait 50 ms before
    each answer, against (hosts / parallel) x one host's probe time (the same sweep restricted
-   to one host): goal <= 1.5x.
+   to one host): goal <= 1.5x. `--parallel` defaults to the sweep's own default (16). The
+   sweep's CPU a host is printed too: hosts x that CPU is a floor no parallelism goes under,
+   since the probes' Python code holds one interpreter lock.
 
 The live servers (in a process of their own) write their DNS answers directly and send each
 one 50 ms after its question from a timer thread: with dnspython and a thread per question
 they spent ~10 ms of CPU per host, taken from the sweep on 2 cores.
 
-Measured on a 2-core machine loaded by other work (2026-12-04, load average 10-20; before and
-after alternated 3 times, best of 2 each, same servers; `--verbose` prints the CPU):
-  before (main at 56b2c62): sweep 14.0-15.5 s wall, 10.5-11.9 s CPU (21-24 ms a host),
-                            ratio 6.7-7.9x (9.1-9.8x with the former dnspython servers)
-  after:                    sweep 8.2-9.2 s wall, 7.0-7.7 s CPU (14-15 ms a host), ratio 4.0-5.5x
-  peak RSS of the benchmark process 100-110 MB before, 110-125 MB after (the shared threads)
-What changed: the DNS probe writes and reads its messages itself (probes.dnswire; it was
-45% of the CPU, now ~0.8 ms for a host's 14 questions), the TLS probe's SSL contexts and the
-verifier's trust store are made once, the hosts' probes share one pool of threads.
-The goal (1.5x) is not met. 1.5x of the ideal (500/50 x ~160 ms = 1.6 s) is 2.4 s for 500
-hosts: 4.8 ms of CPU a host for a sweep bound to one core by the GIL, 9.6 ms on both cores
-shared with the servers (~4.5 ms a host for their TLS and HTTP). A host costs today, measured
-one at a time: HTTP probes through httpx ~2.7 ms, TLS probes ~2.3 ms (a handshake, on Python
-3.11 a second one capped at TLS 1.2 to read the chain, and the PROXY-protocol variant), DNS
-~0.8 ms, the diagnosis ~1.3 ms (cluster layers before and after the probes); the other ~6 ms
-(the same with --parallel 1, so not contention) are the runner's ~20 jobs a host and their
-hand-offs between threads, not attributed further. Under 5 ms would take the probes out of
-the diagnosing process (worker processes on the second core, their evidence sent back) and
-an HTTP client lighter than httpx; even then the servers' ~4.5 ms a host on the same 2 cores
-leave an estimated floor of 2-3x on this machine.
+Measured on the project's 2-core machine, quiet (load < 2), best of 2, `--verbose` for the CPU:
+  56b2c62 (before issue 14's speed work):  14-15.5 s wall, ratio 6.7-7.9x at --parallel 50
+  1f7893a: --parallel 16  6.98-8.2 s wall, sweep CPU 7.5-8.3 s (15-16 ms a host), 1.76-2.01x
+           --parallel 50  7.5 s, 5.9x
+  now:     --parallel 16  4.34-4.48 s wall, sweep CPU 3.7-4.0 s (~7.5 ms a host), servers' CPU
+                          1.25 s, ratio 1.10-1.12x (goal met)
+           --parallel 50  4.86-5.05 s, 3.8x (goal not met: see below)
+What changed since 1f7893a: the TLS probe reads the served chain from its one handshake
+(CPython's _ssl has given it since 3.10) instead of a second TLS 1.2 handshake; the HTTP
+probe is one GET on a socket of its own through http.client instead of httpx (a third of
+the CPU); the https GET rides on the TLS probe's connection (one handshake per address, not
+two); certificates seen again (a wildcard served and stored for every host) are parsed once.
+Per host, thread CPU (`time.thread_time`, instrumented): TLS probes with the GET ~2.2 ms
+(the plain handshake and the PROXY-protocol variant), DNS ~2 ms (12 questions sent a host),
+plain-HTTP GET 0.4 ms, the diagnosis (cluster layers before and after the probes) ~1.3 ms,
+chain verification 0.3 ms, the rest the hand-offs between the probes' threads.
+At --parallel 50 the ideal is 500/50 x 127 ms = 1.27 s, and 1.5x of it (1.9 s) would need
+under 3.8 ms of CPU a host; 500 x 7.5 ms is 3.7 s of one core whatever the parallelism, so
+the sweep is CPU-bound there: more parallelism than one host's probe time over its CPU
+(~127 / 7.5, about 16, the default) only adds hand-offs.
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from edgedoctor.fleet.sweep import DEFAULT_PARALLEL  # noqa: E402
 
 NOW = "2026-12-02T03:00:00Z"
 
@@ -204,6 +208,8 @@ def live(a: argparse.Namespace) -> None:
         try:
             dns_port, https_port, http_port = map(int, servers.stdout.readline().split())
 
+            cpus: list[float] = []
+
             def sweep(glob: str, expect: int) -> float:
                 opts = SweepOptions(snapshots=[str(snap)], nameservers=[f"127.0.0.1:{dns_port}"],
                                     authoritative=[f"127.0.0.1:{dns_port}"], now=NOW,
@@ -213,6 +219,7 @@ def live(a: argparse.Namespace) -> None:
                 started, cpu, served = time.perf_counter(), time.process_time(), _cpu_of(servers.pid)
                 result = run.collect()
                 wall = time.perf_counter() - started
+                cpus.append((time.process_time() - cpu) / expect)
                 if a.verbose:
                     print(f"    {glob}: wall {wall:.2f} s, cpu {time.process_time() - cpu:.2f} s"
                           f" (the servers' {_cpu_of(servers.pid) - served:.2f} s)")
@@ -233,6 +240,9 @@ def live(a: argparse.Namespace) -> None:
     print(f"  hosts/parallel x one host {ideal:8.2f} s")
     print(f"  sweep of all              {best:8.2f} s   (best of {a.repeat})")
     print(f"  ratio                     {best / ideal:8.2f}x  (goal <= 1.50x)")
+    per_host = min(cpus[-a.repeat:])
+    print(f"  sweep CPU a host          {per_host * 1000:8.1f} ms  (x {a.hosts} hosts = "
+          f"{per_host * a.hosts:.2f} s, the floor of one interpreter)")
 
 
 def main() -> int:
@@ -241,7 +251,7 @@ def main() -> int:
     ap.add_argument("--gateways", type=int, default=1_000)
     ap.add_argument("--certificates", type=int, default=5_000)
     ap.add_argument("--hosts", type=int, default=500)
-    ap.add_argument("--parallel", type=int, default=50)
+    ap.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL)
     ap.add_argument("--delay", type=float, default=0.05)
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--only", choices=("offline", "live"))
