@@ -242,7 +242,7 @@ def live(a: argparse.Namespace) -> None:
     print(f"  ratio                     {best / ideal:8.2f}x  (goal <= 1.50x)")
     per_host = min(cpus[-a.repeat:])
     print(f"  sweep CPU a host          {per_host * 1000:8.1f} ms  (x {a.hosts} hosts = "
-          f"{per_host * a.hosts:.2f} s, the floor of one interpreter)")
+          f"{per_host * a.hosts:.2f} s of CPU, mostly under one interpreter lock)")
 
 
 def main() -> int:

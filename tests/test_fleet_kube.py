@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from edgedoctor.diagnosis.controllers import find_controllers
+from edgedoctor.diagnosis.index import ClusterIndex
 from edgedoctor.fleet.sweep import SweepOptions, SweepRun
 from edgedoctor.kube.reads import Requests
 from tests.servers.kubeapi import KubeCluster
@@ -132,3 +134,42 @@ def test_an_unnarrowed_sweep_reads_every_data_plane_at_once(kube_cluster: KubeCl
     assert {f"envoy-{t}" for t in TEAMS} <= names
     assert _named(requests_made, "secrets") == {f"gw-{t}/{t}-tls" for t in TEAMS}
     assert {h.host for h in run.results()} == {f"www.{t}.example.com" for t in TEAMS}
+
+
+def _all_deployments_listed(seen: list[tuple[str, dict[str, Any]]]) -> bool:
+    return any(p.endswith("/deployments") and not q.get("labelSelector") for p, q in seen)
+
+
+def _annotated_for_external_dns(annotate: bool) -> list[dict[str, Any]]:
+    # external-dns installed by hand: a name and labels no chart gives.
+    objs = edge_objects() + [_deployment("dns-sync", "edge-dns", "registry.k8s.io/external-dns/external-dns:v0.15.0",
+                                         {"app": "dns-sync"})]
+    if annotate:
+        for o in objs:
+            if o["kind"] == "HTTPRoute" and o["metadata"]["namespace"] == "app-red":
+                o["metadata"]["annotations"] = {"external-dns.alpha.kubernetes.io/ttl": "60"}
+    return objs
+
+
+@pytest.mark.parametrize("annotate", [True, False])
+def test_external_dns_without_chart_labels_is_found_when_objects_are_annotated_for_it(
+        kube_cluster: KubeCluster, requests_made, annotate: bool) -> None:
+    kube_cluster.reset()
+    kube_cluster.load(_annotated_for_external_dns(annotate))
+    opts = SweepOptions(kubeconfig=str(kube_cluster.kubeconfig("reader")), offline=True, now=NOW, timeout=60,
+                        globs=["www.red.*"])
+    run = SweepRun(opts)
+    run.collect()
+    (ctx,) = run.contexts
+    assert ctx.cluster is not None and ctx.cluster.errors == []
+    found = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in ctx.cluster.objects if o["kind"] == "Deployment"}
+    if annotate:
+        # One look across all Deployments finds it (the engine knows it by its image).
+        assert _all_deployments_listed(requests_made)
+        assert ("edge-dns", "dns-sync") in found
+        (edns,) = find_controllers(ClusterIndex(ctx.cluster))["external-dns"]
+        assert (edns.namespace, edns.name, edns.version) == ("edge-dns", "dns-sync", (0, 15, 0))
+    else:
+        # Nothing asks for external-dns: no cluster-wide list (the healthy twin of the read).
+        assert not _all_deployments_listed(requests_made)
+        assert ("edge-dns", "dns-sync") not in found

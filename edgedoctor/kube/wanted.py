@@ -181,9 +181,24 @@ _EG_NAMES = ("gateway-helm", "envoy-gateway")
 _ENVOY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 
 
+_EXTERNAL_DNS_ANNOTATIONS = ("external-dns.alpha.kubernetes.io/", "external-dns.kubernetes.io/")
+
+
+def _wants_external_dns(objects: list[dict[str, Any]]) -> bool:
+    """Something is written for external-dns: a DNSEndpoint, or an object annotated for it."""
+    for o in objects:
+        if o.get("kind") == "DNSEndpoint":
+            return True
+        ann = (o.get("metadata") or {}).get("annotations")
+        if isinstance(ann, dict) and any(str(k).startswith(_EXTERNAL_DNS_ANNOTATIONS) for k in ann):
+            return True
+    return False
+
+
 def controller_missing(objects: list[dict[str, Any]]) -> bool:
-    """True when the objects need a controller (cert-manager for Certificates, Envoy Gateway
-    for its GatewayClasses) that no label-selected Deployment runs."""
+    """True when the objects need a controller that no label-selected Deployment runs:
+    cert-manager for Certificates, Envoy Gateway for its GatewayClasses, external-dns for
+    objects annotated for it (without it found, the diagnosis would say it is not deployed)."""
     images = " ".join(
         str((c or {}).get("image") or "")
         for o in objects if o.get("kind") == "Deployment"
@@ -191,6 +206,8 @@ def controller_missing(objects: list[dict[str, Any]]) -> bool:
     )
     kinds = {o.get("kind") for o in objects}
     if "Certificate" in kinds and _ROLE_IMAGES["cert-manager"] not in images:
+        return True
+    if "external-dns" not in images and _wants_external_dns(objects):
         return True
     envoy_classes = any(o.get("kind") == "GatewayClass"
                         and (o.get("spec") or {}).get("controllerName") == _ENVOY_CONTROLLER for o in objects)
