@@ -74,7 +74,18 @@ def test_one_soa_and_one_caa_question_per_zone_for_all_hosts_of_a_sweep(bind):
         for host in HOSTS:
             assert asked[(host + ".", "A")] == 1
             assert asked[(host + ".", "SOA")] == 1
-        assert cache.hits >= 2 * (len(HOSTS) - 2)
+        # The wildcard probe's sibling name is the parent's: once per parent and sweep; the
+        # child name is each host's own.
+        siblings = {k: n for k, n in asked.items() if k[0].startswith(cache.absent_label + ".")}
+        assert siblings == {(f"{cache.absent_label}.example.com.", "A"): 1,
+                            (f"{cache.absent_label}.other.org.", "A"): 1}
+        for host, r in zip(HOSTS, results, strict=True):
+            (sib,) = [q for q in r["queries"] if q.get("probe") == "sibling"]
+            assert sib["qname"] == f"{cache.absent_label}.{host.split('.', 1)[1]}." and sib["rcode"] == "NXDOMAIN"
+            (child,) = [q for q in r["queries"] if q.get("probe") == "child"]
+            assert child["qname"].endswith(f".{host}.") and child["qname"].startswith("edgedoctor-")
+            assert asked[(child["qname"], "A")] == 1
+        assert cache.hits >= 3 * (len(HOSTS) - 2)
         # Every host still records the zone's answers: the same evidence as a host alone.
         for host, r in zip(HOSTS, results, strict=True):
             zone = host.split(".", 1)[1]

@@ -128,8 +128,8 @@ class _Probe:
         self.report(follow(self.rec, self.host, qtype, server, role, lambda: self.zone, self.recursive))
 
     def ask(self, name: str, qtype: str, server: Server, role: str, purpose: str,
-            extra: dict[str, Any] | None = None) -> None:
-        self.rec.ask(name, qtype, server, role=role, purpose=purpose, extra=extra)
+            extra: dict[str, Any] | None = None, shared: bool | None = None) -> None:
+        self.rec.ask(name, qtype, server, role=role, purpose=purpose, extra=extra, shared=shared)
 
     def ask_first(self, name: str, qtype: str, servers: Sequence[Server], role: str, purpose: str) -> None:
         """Ask the servers in turn until one gives an answer (for CAA one view is enough)."""
@@ -175,11 +175,14 @@ class _Probe:
             if zone is not None:
                 self.submit(ask_apex_soa, self.rec, zone, server, result)
             if zone is not None and host != zone:
-                token = secrets.token_hex(6)
+                label = f"edgedoctor-{secrets.token_hex(6)}"
                 parent = host.split(".", 1)[1]
-                self.submit(self.ask, f"edgedoctor-{token}.{parent}", "A", server,
-                            "authoritative", "wildcard-probe", {"probe": "sibling"})
-                self.submit(self.ask, f"edgedoctor-{token}.{host}", "A", server,
+                # The sibling's answer is the parent's: a sweep asks it once per parent.
+                cache = self.rec.cache
+                sibling = cache.absent_label if cache is not None else label
+                self.submit(self.ask, f"{sibling}.{parent}", "A", server,
+                            "authoritative", "wildcard-probe", {"probe": "sibling"}, cache is not None)
+                self.submit(self.ask, f"{label}.{host}", "A", server,
                             "authoritative", "wildcard-probe", {"probe": "child"})
         for name in caa_names(host):
             servers, role = ((auth_servers, "authoritative") if in_zone(name, zone) and auth_servers

@@ -61,12 +61,18 @@ class Recorder:
         purpose: str,
         rd: bool | None = None,
         extra: dict[str, Any] | None = None,
+        shared: bool | None = None,
     ) -> tuple[dict[str, Any], dnswire.Answer | None]:
-        """(the query entry, the answer read, None when there was none)."""
+        """(the query entry, the answer read, None when there was none).
+
+        shared: the answer is the zone's, not the host's, so a sweep's hosts share it;
+        by default the purposes of `CACHED` asked without extra fields."""
         with self._lock:
             seq = self._seq
             self._seq += 1
-        if self.cache is not None and purpose in CACHED and extra is None:
+        if shared is None:
+            shared = purpose in CACHED and extra is None
+        if self.cache is not None and shared:
             key = (fqdn(qname), qtype, server, role, rd)
 
             def asked() -> tuple[dict[str, Any], dnswire.Answer | None]:

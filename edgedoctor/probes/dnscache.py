@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -31,6 +32,10 @@ class ZoneCache:
         self._pending: dict[tuple[Any, ...], threading.Event] = {}
         self.sent = 0  # questions really sent through this cache (for tests and benchmarks)
         self.hits = 0
+        # The label of the name no zone has, asked once per parent domain and per sweep to
+        # see a wildcard above the hosts (one random label per host would ask the same
+        # question of the same zone once per host).
+        self.absent_label = f"edgedoctor-{secrets.token_hex(6)}"
 
     def get_or_ask(self, key: tuple[Any, ...], ask: Callable[[], Asked]) -> tuple[dict[str, Any], Any, bool]:
         """(entry, response, from_cache)."""
