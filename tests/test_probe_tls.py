@@ -74,29 +74,25 @@ def test_bad_certificates_are_still_captured(edge, sni, check):
     assert check(leaf_of(r))
 
 
-def test_the_chain_comes_from_the_one_handshake_even_over_tls13(edge):
-    assert tls_probe.HANDSHAKE_CHAIN  # CPython >= 3.10 gives it
-    r = probe_tls("prod.example.com", TLS13, edge["port"], timeout=3)
-    assert r["ok"] and r["protocol"] == "TLSv1.3"
-    assert r["chain_source"] == "handshake"
+@pytest.mark.parametrize(
+    ("from_handshake", "address", "source", "full_chain"),
+    [
+        (True, TLS13, "handshake", True),  # CPython >= 3.10: the handshake gives the chain
+        (False, SITES, "tls1.2-handshake", True),  # without it: read in clear over TLS 1.2
+        (False, TLS13, "leaf-only", False),  # ... which a TLS 1.3-only server refuses
+    ],
+)
+def test_where_the_served_chain_comes_from(edge, monkeypatch, from_handshake, address, source, full_chain):
+    if from_handshake:
+        assert tls_probe.HANDSHAKE_CHAIN
+    else:
+        monkeypatch.setattr(tls_probe, "HANDSHAKE_CHAIN", False)
+    r = probe_tls("prod.example.com", address, edge["port"], timeout=3)
+    assert r["ok"] and r["chain_source"] == source
     issued = edge["certs"]["prod.example.com"]
-    assert r["chain_pem"] == [issued.pem, cert_pem(issued.chain[0])]
-
-
-def test_without_the_handshake_chain_tls12_is_read_in_clear(edge, monkeypatch):
-    monkeypatch.setattr(tls_probe, "HANDSHAKE_CHAIN", False)
-    r = probe_tls("prod.example.com", SITES, edge["port"], timeout=3)
-    assert r["ok"] and r["chain_source"] == "tls1.2-handshake"
-    issued = edge["certs"]["prod.example.com"]
-    assert r["chain_pem"] == [issued.pem, cert_pem(issued.chain[0])]
-
-
-def test_without_the_handshake_chain_a_tls13_only_server_gives_the_leaf_only(edge, monkeypatch):
-    monkeypatch.setattr(tls_probe, "HANDSHAKE_CHAIN", False)
-    r = probe_tls("prod.example.com", TLS13, edge["port"], timeout=3)
-    assert r["ok"] and r["protocol"] == "TLSv1.3"
-    assert r["chain_source"] == "leaf-only"
-    assert r["chain_pem"] == [edge["certs"]["prod.example.com"].pem]
+    assert r["chain_pem"] == ([issued.pem, cert_pem(issued.chain[0])] if full_chain else [issued.pem])
+    if address == TLS13:
+        assert r["protocol"] == "TLSv1.3"
 
 
 def test_proxy_protocol_listener_resets_plain_and_accepts_proxy_header(edge):
