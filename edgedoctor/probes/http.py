@@ -119,9 +119,10 @@ def get_on(tls: ssl.SSLSocket, host: str, address: str, port: int, *, timeout: f
     caller began connecting, so `elapsed_ms` means the same. The caller keeps the socket.
 
     The runner's TLS probe asks this before it closes its connection: one handshake then
-    serves both probes of an address instead of two.
+    serves both probes of an address instead of two. `timeout` is the request's own, from
+    now: a slow handshake does not shorten the wait for the answer.
     """
-    result, target = _prepare(host, address, "https", port, "/", timeout, started)
+    result, target = _prepare(host, address, "https", port, "/", timeout, time.monotonic())
     try:
         _exchange(result, tls, target)
     except Exception as e:
