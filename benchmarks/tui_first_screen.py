@@ -24,8 +24,27 @@ alternating with the TUI (issue 14 point 6):
   of the painted screen, the bare app likewise): after 320-370 ms against 215-230 ms.
   At a quieter moment (load 2.5): tmux medians 545-649 ms against 273-275 ms (2.0-2.4x; the
   fastest runs 396-401 ms against 239-252 ms, 1.6x); CPU 360-370 ms against 210 ms (1.7x).
-  The 1.5x goal is not met: the TUI's own process still spends about 1.6x the bare app's CPU
-  before its first frame (Textual styling, laying out and drawing its 30 widgets is most of it).
+Then a lighter first frame (1f7893a -> this version): the playbook layer, json, redact and
+the object lookups load when first used; one widget (TabsPreview) draws the detail pane's
+tab line in the first frame and Textual's tabs, a dozen widgets, replace it right after in
+one repaint; the first screen resume does not restyle every widget a second time. The two
+trees alternated, three rounds of seven runs each, same moments:
+  quiet (load 0.2-0.6): tmux 300-310 ms against 194-203 ms (1.52x-1.59x) before, 266-272 ms
+  against 192-203 ms (1.33x-1.42x) after; the TUI's CPU 280-290 ms -> 240-250 ms (bare 170-180;
+  with the forked reader 350-360 -> 310-320 ms). The slowest recording of the library
+  (--runs 5, quiet): before landing-page-instead-of-app.yaml 295 ms against 189 ms (1.56x),
+  after dns-cloudflare-proxied.yaml 268 ms against 191 ms (1.40x); library median warm
+  in-process 92 -> 67 ms.
+  one core kept busy (a `while True: pass` process, as the lead's sweep benchmark does),
+  two rounds of seven: before 399-404 ms against 208-213 ms (1.90x-1.92x), after 373-379 ms
+  against 202-214 ms (1.74x-1.87x); the TUI's CPU 290 -> 250 ms, with the reader 350-360 ->
+  310-320 ms, against 160-170 ms. Other sessions' tests at load 1-2: after 1.36x-1.70x.
+The 1.5x goal is met on a quiet machine, not with a core taken: the app and its forked
+reader (~70 ms of CPU: YAML, the cryptography package, the engine) then share one core, and
+their sum is about 1.9x the bare app's. What is left is spread thin: the reader's imports
+(cryptography.x509 alone ~30 ms), Textual's CSS parsing of each widget class used (about
+1 ms each), styling, laying out and drawing ~20 widgets (the tree and the findings table
+drawing most), the CLI's parser.
 
 Usage: python benchmarks/tui_first_screen.py [RECORDING] [--runs N]
 Without RECORDING it first times every recording of recordings/ warm in one interpreter, at
