@@ -13,6 +13,7 @@ from edgedoctor.collect import CheckOptions
 from edgedoctor.tui.screens.modals import ConfirmChange
 from edgedoctor.tui.screens.walkthrough import WalkthroughScreen
 from edgedoctor.tui.session import Checker
+from edgedoctor.tui.widgets.findings import FindingsTable
 from tests import casekit
 from tests.fakeapi import FakeAPI
 from tests.tui.kit import NOW, SIZE, make_app, plain, settle, snapshot_checker, walk_step_text
@@ -177,6 +178,15 @@ async def test_a_playbook_in_place_is_not_offered_and_an_in_place_step_shows_no_
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         main = app.main_screen
+        # The findings table counts what applies here, not the catalog's list: dns-no-record
+        # names a playbook that does not fit (its row says guide), the cleanup bug's fits.
+        table = main.query_one(FindingsTable)
+        cells = {f.code: str(table.get_row(f.code)[3]) for f in table.shown}
+        assert table.offered is not None
+        by_code = {f.code: f for f in table.shown}
+        assert by_code["dns-no-record"].playbooks and cells["dns-no-record"] == "guide"
+        offered = [p for p, ok, _ in main._offers(by_code["cert-cloudflare-7003-cleanup"]) if ok]
+        assert offered and cells["cert-cloudflare-7003-cleanup"] == f"▶ {len(offered)}"
         f = next(x for x in main.diagnosis.findings if x.code == "dns-no-record")
         main.open_finding(f)
         await settle(pilot)

@@ -241,6 +241,7 @@ class MainScreen(Screen):
         self.query_one(VerdictBanner).show(d, self.probing)
         self.query_one(DiagnosisTree).show(d, running)
         self.query_one(FindingsTable).show(d.findings)
+        self.call_after_refresh(self._count_offers, self.generation, d)
         if self._pointed != self.generation and d.root_cause and d.findings:
             # A new check opens on the root cause's node.
             self.query_one(DiagnosisTree).move_to(d.findings[0].node)
@@ -447,6 +448,13 @@ class MainScreen(Screen):
 
         self.app.push_screen(WalkthroughScreen(plan, checker, ev, self.diagnosis, f.code,
                                                executor_factory=lambda: GuideExecutor(f, ev, rediagnose)))
+
+    def _count_offers(self, generation: int, d: Diagnosis) -> None:
+        """The findings table's playbook counts: what `p` would offer, not the catalog's list."""
+        if generation != self.generation or d is not self.diagnosis:
+            return  # a newer check is shown
+        self.query_one(FindingsTable).set_offered(
+            {f.code: sum(1 for _, ok, _ in self._offers(f) if ok) for f in d.findings})
 
     def _offers(self, f: Finding) -> list[tuple[str, bool, str]]:
         if self.ev is None or self.diagnosis is None:

@@ -17,6 +17,10 @@ class FindingsTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=False, **kw)
         self.findings: list[Finding] = []
         self.filter_text = ""
+        # How many playbooks apply here, by code: their preconditions are judged on the
+        # evidence after the first frame (the playbook layer is not loaded before it); None
+        # until then.
+        self.offered: dict[str, int] | None = None
 
     def on_mount(self) -> None:
         self.add_column("sev", key="sev", width=4)
@@ -28,7 +32,20 @@ class FindingsTable(DataTable):
     def show(self, findings: list[Finding]) -> None:
         prev = self.current
         self.findings = list(findings)
+        self.offered = None
         self._rebuild(prev)
+
+    def set_offered(self, offered: dict[str, int]) -> None:
+        self.offered = dict(offered)
+        self._rebuild(self.current)
+
+    def _playbooks_cell(self, f: Finding) -> Text:
+        """▶ N: N playbooks apply here (Enter opens one); "guide": none does, Enter opens the
+        walkthrough made from the catalog entry; "…": not judged yet."""
+        if self.offered is None:
+            return Text("…" if f.playbooks else "guide", style="dim")
+        n = self.offered.get(f.code, 0)
+        return Text(f"▶ {n}", style="cyan") if n else Text("guide", style="dim")
 
     def set_filter(self, text: str) -> None:
         prev = self.current
@@ -52,7 +69,7 @@ class FindingsTable(DataTable):
                 Text(SEVERITY_WORD[f.severity], style=SEVERITY_STYLE[f.severity]),
                 Text(f.code, style="bold"),
                 f.node,
-                Text(f"▶ {len(f.playbooks)}", style="cyan") if f.playbooks else Text("-", style="dim"),
+                self._playbooks_cell(f),
                 short(f.message, 400),
                 key=f.code,
             )
