@@ -153,3 +153,42 @@ def test_parse_resolve_rejects(spec, fragment):
     with pytest.raises(ValueError) as e:
         parse_resolve(spec)
     assert fragment in str(e.value) and "\n" not in str(e.value)
+
+
+def _one_answer(raw: bytes):
+    """A server on loopback that answers one connection with `raw` after reading the request."""
+    import socket
+    import threading
+
+    srv = socket.create_server(("127.0.0.1", 0))
+    got: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = srv.accept()
+        with conn:
+            got.append(conn.recv(4096))
+            conn.sendall(raw)
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv.getsockname()[1], got
+
+
+def test_a_chunked_body_is_sampled_decoded_in_its_charset():
+    body = "Dienst nicht verfügbar".encode("iso-8859-1")
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:9], body[9:])) + b"0\r\n\r\n"
+    port, got = _one_answer(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+                            b"Transfer-Encoding: chunked\r\nServer: envoy\r\n\r\n" + chunks)
+    r = probe_http("app.example.com", "127.0.0.1", port=port, timeout=3)
+    assert r["error"] is None and r["status"] == 503 and r["http_version"] == "HTTP/1.1"
+    assert r["body_sample"] == "Dienst nicht verfügbar"
+    assert r["headers"] == {"server": "envoy", "content-type": "text/plain; charset=iso-8859-1"}
+    request = got[0].decode()
+    assert request.startswith("GET / HTTP/1.1\r\n") and f"\r\nHost: app.example.com:{port}\r\n" in request
+
+
+def test_a_server_speaking_another_protocol_is_not_http():
+    port, _ = _one_answer(b"SSH-2.0-OpenSSH_9.6\r\n")
+    r = probe_http("app.example.com", "127.0.0.1", port=port, timeout=3)
+    assert r["status"] is None and r["error_kind"] == "not-http", r["error"]
+    assert f"127.0.0.1:{port} did not answer with HTTP" in r["error"]
