@@ -28,6 +28,13 @@ def logs(namespace: str, deployment: str, grep: str | None = None) -> str:
     return f"{base} | grep -i {q(grep)}" if grep else base
 
 
+def deployments_by_image(image: str) -> str:
+    """Every Deployment whose containers run `image`, whatever its name and labels (a
+    label selector finds only what a chart installed)."""
+    cols = "NAMESPACE:.metadata.namespace,NAME:.metadata.name,IMAGES:.spec.template.spec.containers[*].image"
+    return f"kubectl get deploy -A -o {q('custom-columns=' + cols)} | grep -i {q(image)}"
+
+
 def openssl_served(address: str, host: str, port: int = 443) -> str:
     return (
         f"openssl s_client -connect {address}:{port} -servername {host} </dev/null 2>/dev/null"

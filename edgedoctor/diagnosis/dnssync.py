@@ -172,7 +172,7 @@ def diagnose_external_dns(ctx: Ctx) -> list[str]:
             + (" (the record exists, published by other means)" if dns_ok else ""),
             severity="info",
             evidence={"deployments_read": True},
-            commands=["kubectl get deploy -A -l app.kubernetes.io/name=external-dns"],
+            commands=[cmd.deployments_by_image("external-dns")],
         )
         return ["external-dns is not deployed"]
     _target_prefix_mismatch(ctx, eds, gw, dns_ok)
