@@ -21,9 +21,9 @@ Measured on the project's 2-core machine, quiet (load < 2), best of 2, `--verbos
   56b2c62 (before issue 14's speed work):  14-15.5 s wall, ratio 6.7-7.9x at --parallel 50
   1f7893a: --parallel 16  6.98-8.2 s wall, sweep CPU 7.5-8.3 s (15-16 ms a host), 1.76-2.01x
            --parallel 50  7.5 s, 5.9x
-  now:     --parallel 16  4.34-4.48 s wall, sweep CPU 3.7-4.0 s (~7.5 ms a host), servers' CPU
-                          1.25 s, ratio 1.10-1.12x (goal met)
-           --parallel 50  4.86-5.05 s, 3.8x (goal not met: see below)
+  0e321ac: --parallel 16  4.26-4.48 s wall, sweep CPU 3.4-4.7 s (7-9 ms a host), servers' CPU
+                          1.2-1.3 s, ratio 1.04-1.21x over six runs (goal met)
+           --parallel 50  4.77-5.05 s, 3.8-3.9x (goal not met: see below)
 What changed since 1f7893a: the TLS probe reads the served chain from its one handshake
 (CPython's _ssl has given it since 3.10) instead of a second TLS 1.2 handshake; the HTTP
 probe is one GET on a socket of its own through http.client instead of httpx (a third of
