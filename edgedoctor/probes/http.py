@@ -15,7 +15,6 @@ many hosts a sweep probes a second.
 
 from __future__ import annotations
 
-import functools
 import http.client
 import socket
 import ssl
@@ -24,7 +23,7 @@ from typing import Any
 
 from edgedoctor.pemcerts import to_alabel
 from edgedoctor.probes.guard import check_destination
-from edgedoctor.probes.tls import classify_error
+from edgedoctor.probes.tls import classify_error, unverified_context
 
 HEADERS_KEPT = (
     "server",
@@ -54,17 +53,6 @@ def _verify_context(ca_bundle: str | None) -> ssl.SSLContext:
     if ca_bundle:
         ctx.load_verify_locations(cafile=ca_bundle)
     ctx.set_alpn_protocols(["http/1.1"])
-    return ctx
-
-
-@functools.lru_cache(maxsize=1)
-def _unverified_context() -> ssl.SSLContext:
-    """One context for every unverified request (making one costs about a handshake); it
-    carries no session from one request to the next, since none passes `session=`."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    ctx.set_alpn_protocols(["http/1.1"])  # a GET over HTTP/1.1, never h2
     return ctx
 
 
@@ -104,9 +92,9 @@ def probe_http(
                 context = _verify_context(ca_bundle)
             except (OSError, ssl.SSLError) as e:
                 result["verify_error"] = f"cannot load the CA bundle {ca_bundle}: {e}"
-        outcome = _request(result, target, context or _unverified_context(), verifying=context is not None)
+        outcome = _request(result, target, context or unverified_context(), verifying=context is not None)
         if outcome == "verify-failed":
-            _request(result, target, _unverified_context(), verifying=False)
+            _request(result, target, unverified_context(), verifying=False)
     finally:
         result["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
     return result

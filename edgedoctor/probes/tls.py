@@ -78,6 +78,12 @@ def _context(max_tls12: bool = False) -> ssl.SSLContext:
     return ctx
 
 
+def unverified_context() -> ssl.SSLContext:
+    """The shared client context that verifies nothing (the HTTP probe's unverified requests
+    use it too: one context, one ALPN, for both probes of an address)."""
+    return _context()
+
+
 def classify_error(exc: BaseException, label: str, during: str = "handshake") -> tuple[str, str]:
     """(error_kind, one-line message) for a connect, handshake or request failure.
 
